@@ -1,0 +1,54 @@
+# tinycdn — the two commands a newcomer needs are `make run` and `make test`.
+# Every target installs what it needs first (npm packages, Debian packages), so they work
+# on a fresh machine. Node 24 comes from the `node` devDependency: node_modules/.bin goes
+# first on PATH, so the system Node is never used.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
+
+NODE_TEST := node --test --test-reporter=spec --test-reporter-destination=stdout
+UNIT_TESTS := 'service/**/*.test.ts' 'cli/**/*.test.ts' 'test/helpers/*.test.ts'
+INTEGRATION_TESTS := 'test/integration/**/*.test.ts'
+
+.PHONY: run test deps photos lint typecheck unit integration bench format clean
+
+## deps: npm packages (and Node 24 through the `node` package), reinstalled when the lock changes.
+deps: node_modules/.installed
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@node --version | grep -q '^v24\.' || { echo "expected Node 24 from node_modules/.bin, got $$(node --version)"; exit 1; }
+	@touch $@
+
+## photos: Debian's mate-backgrounds JPEG photos, the real images the tests use.
+photos:
+	bash test/fixtures/photos.sh
+
+## run: start the server on 127.0.0.1:8080 over the bundled sample images, printing example URLs.
+run: deps
+	node scripts/run-samples.ts
+
+## test: lint, type-check, then every test (unit, then integration over real sockets).
+test: deps photos lint typecheck unit integration
+
+lint: deps
+	biome check .
+
+typecheck: deps
+	tsc -p tsconfig.json
+
+unit: deps
+	$(NODE_TEST) $(UNIT_TESTS)
+
+integration: deps photos
+	$(NODE_TEST) --test-concurrency=1 $(INTEGRATION_TESTS)
+
+## bench: throughput and memory figures, measured side by side in one run (not a test).
+bench: deps photos
+	node bench/run.ts
+
+format: deps
+	biome check --write .
+
+clean:
+	rm -rf node_modules

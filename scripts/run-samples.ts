@@ -1,0 +1,63 @@
+/**
+ * `make run`: the server over the bundled sample images, with example URLs to click.
+ * Any IMGPROXY_* variable set in the environment still applies (set IMGPROXY_KEY and
+ * IMGPROXY_SALT to see signed URLs).
+ */
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { serveForever } from '../service/server/serve.ts';
+import { loadUrlConfig } from '../service/url/config.ts';
+import { sign } from '../service/url/signature.ts';
+
+const samplesDir = join(import.meta.dirname, '..', 'samples');
+const env: Record<string, string | undefined> = {
+  IMGPROXY_BIND: '127.0.0.1:8080',
+  IMGPROXY_LOCAL_FILESYSTEM_ROOT: samplesDir,
+  IMGPROXY_MAX_ANIMATION_FRAMES: '50',
+  IMGPROXY_LOG_LEVEL: 'warn',
+  ...process.env,
+};
+
+const signing = loadUrlConfig({
+  IMGPROXY_KEY: env.IMGPROXY_KEY,
+  IMGPROXY_SALT: env.IMGPROXY_SALT,
+  IMGPROXY_SIGNATURE_SIZE: env.IMGPROXY_SIGNATURE_SIZE,
+}).signature;
+const pair = signing.pairs[0];
+const signed = (path: string): string => `/${pair ? sign(path, pair, signing.size) : 'insecure'}${path}`;
+
+const files = readdirSync(samplesDir).sort();
+const first = (re: RegExp): string | undefined => files.find((f) => re.test(f));
+const photo = first(/\.jpe?g$/i);
+const logo = first(/\.png$/i);
+const animation = first(/\.gif$/i);
+const drawing = first(/\.svg$/i);
+
+const examples: Array<[string, string | undefined, string]> = [
+  ['fit into 300x300', photo, '/rs:fit:300:300'],
+  ['fill 400x400, smart gravity, WebP', photo, '/rs:fill:400:400/g:sm/f:webp'],
+  ['crop 600x300 from the bottom, blurred, AVIF', photo, '/c:600:300:so/bl:3/f:avif'],
+  ['logo on a red background, padded, JPEG', logo, '/rs:fit:200:200/bg:ff0000/pd:20/f:jpg'],
+  ['animated GIF resized, kept animated', animation, '/rs:fit:150:150'],
+  ['SVG passed through, sanitized', drawing, '/rs:fit:200:200'],
+  ['SVG rasterised to PNG', drawing, '/rs:fit:200:200/f:png'],
+];
+
+await serveForever(env);
+const base = `http://${env.IMGPROXY_BIND?.startsWith(':') ? `127.0.0.1${env.IMGPROXY_BIND}` : env.IMGPROXY_BIND}`;
+const lines = [
+  '',
+  `tinycdn is serving ${samplesDir} at ${base}`,
+  pair
+    ? 'URLs are signed with IMGPROXY_KEY/IMGPROXY_SALT.'
+    : '!!! WARNING: no IMGPROXY_KEY/IMGPROXY_SALT set: URLs are NOT signed and anyone can request any transform. !!!',
+  '',
+  'Try:',
+  ...examples
+    .filter(([, file]) => file !== undefined)
+    .map(([what, file, opts]) => `  ${what.padEnd(44)} ${base}${signed(`${opts}/plain/local:///${file}`)}`),
+  '',
+  `Health: ${base}/health   Stop: Ctrl-C`,
+  '',
+];
+process.stdout.write(lines.join('\n'));

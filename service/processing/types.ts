@@ -1,0 +1,26 @@
+import type { OutputFormat, ProcessingOptions } from '../url/options.ts';
+
+/** What the server hands the processing pipeline for one request. */
+export interface ProcessRequest {
+  /** The whole source image as fetched (already bounded by the source size limit). */
+  data: Buffer;
+  /** Fully resolved options: config defaults, presets and URL options merged. */
+  options: ProcessingOptions;
+  /** What the client's Accept header allows, as the server derived it. */
+  accepts: { webp: boolean; avif: boolean };
+  /** Aborted when the client leaves or the request times out. */
+  signal?: AbortSignal;
+}
+
+export interface ProcessResult {
+  data: Buffer;
+  format: OutputFormat;
+  /** MIME type of `data`, e.g. image/webp, image/svg+xml. */
+  contentType: string;
+  width: number;
+  height: number;
+  /** True when the chosen format depended on the Accept header (the server then sends Vary: Accept). */
+  variesByAccept: boolean;
+  /** Human hints worth a log line (e.g. an animated source flattened to one frame and how to keep it). */
+  warnings: string[];
+}

@@ -1,0 +1,160 @@
+/**
+ * The HTTP application: routes, error answers, response headers and the per-request log line.
+ * It only wires things; the image work lives in handle-image.ts. `serve.ts` boots it.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { HttpError, isHttpError } from '../errors.ts';
+import type { ServerConfig } from './config.ts';
+import { internalError, methodNotAllowed, requestTimeout, shuttingDown, unauthorized } from './errors.ts';
+import { handleImage, type ImageDeps } from './handle-image.ts';
+import { successHeaders } from './headers.ts';
+import { parseAccept } from './negotiate.ts';
+
+export interface AppState {
+  /** False from the moment shutdown starts: /ready answers 503 so the pod leaves the Service. */
+  ready: boolean;
+}
+
+export interface AppDeps extends Omit<ImageDeps, 'warn'> {
+  serverConfig: ServerConfig;
+  state: AppState;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** The request id: the caller's X-Request-ID when it is sane, else a fresh one. */
+function requestId(req: { headers: Record<string, string | string[] | undefined> }): string {
+  const given = req.headers['x-request-id'];
+  return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+}
+
+/** Error answers: short plain text, no cache headers, never a stack trace. */
+function sendError(reply: FastifyReply, err: HttpError): FastifyReply {
+  return reply
+    .code(err.status)
+    .header('content-type', 'text/plain; charset=utf-8')
+    .header('cache-control', 'no-cache, no-store, must-revalidate')
+    .send(err.publicMessage);
+}
+
+/** Turns anything thrown into an HttpError, logging what deserves it. */
+function toHttpError(req: FastifyRequest, err: unknown): HttpError {
+  if (isHttpError(err)) {
+    if (err.report) req.log.error({ err, kind: err.kind }, err.message);
+    else req.log.info({ kind: err.kind, reason: err.message }, 'request refused');
+    return err;
+  }
+  // Fastify's own client errors (bad URL encoding, header too large...) keep their status.
+  const status = (err as { statusCode?: number }).statusCode;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    return new HttpError('bad_request', status, (err as Error).message, { publicMessage: 'Bad Request' });
+  }
+  req.log.error({ err }, 'unexpected error');
+  return internalError(err);
+}
+
+export function buildApp(deps: AppDeps): FastifyInstance {
+  const cfg = deps.serverConfig;
+  const app = Fastify({
+    logger: { level: cfg.logLevel },
+    disableRequestLogging: true,
+    genReqId: requestId,
+    requestIdHeader: false,
+    connectionTimeout: 0,
+    keepAliveTimeout: cfg.keepAliveTimeout * 1000,
+    requestTimeout: cfg.readRequestTimeout * 1000,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    routerOptions: { ignoreTrailingSlash: false, ignoreDuplicateSlashes: false, maxParamLength: 8192 },
+  });
+
+  app.addHook('onRequest', async (req, reply) => {
+    reply.header('x-request-id', req.id);
+    reply.header('x-content-type-options', 'nosniff');
+    if (cfg.allowOrigin !== '') reply.header('access-control-allow-origin', cfg.allowOrigin);
+  });
+
+  app.addHook('onResponse', async (req, reply) => {
+    req.log.info(
+      {
+        method: req.method,
+        path: req.url.split('?')[0],
+        status: reply.statusCode,
+        durationMs: Math.round(reply.elapsedTime * 10) / 10,
+        bytes: Number(reply.getHeader('content-length') ?? 0),
+        contentType: reply.getHeader('content-type'),
+      },
+      'request',
+    );
+  });
+
+  app.setErrorHandler((err, req, reply) => sendError(reply, toHttpError(req, err)));
+
+  const health = async (_req: FastifyRequest, reply: FastifyReply) =>
+    reply.header('cache-control', 'no-cache').type('text/plain').send('OK');
+  app.get('/health', health);
+  if (cfg.healthCheckPath !== '' && cfg.healthCheckPath !== '/health') app.get(cfg.healthCheckPath, health);
+  app.get('/ready', async (_req, reply) =>
+    deps.state.ready ? health(_req, reply) : sendError(reply, shuttingDown()),
+  );
+  // Browsers ask for it when someone opens an image URL; imgproxy answers 200 empty too.
+  app.get('/favicon.ico', async (_req, reply) => reply.code(200).header('content-length', '0').send());
+
+  app.all('/*', async (req, reply) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      reply.header('allow', 'GET, HEAD');
+      return sendError(reply, methodNotAllowed(req.method));
+    }
+    if (cfg.secret !== '' && req.headers.authorization !== `Bearer ${cfg.secret}`) {
+      return sendError(reply, unauthorized());
+    }
+    return serveImage(req, reply, deps);
+  });
+
+  return app;
+}
+
+async function serveImage(req: FastifyRequest, reply: FastifyReply, deps: AppDeps): Promise<FastifyReply> {
+  const cfg = deps.serverConfig;
+  const clientGone = new AbortController();
+  reply.raw.on('close', () => {
+    if (!reply.raw.writableFinished) clientGone.abort(new Error('client closed the connection'));
+  });
+  const deadline = AbortSignal.timeout(cfg.timeout * 1000);
+  const signal = AbortSignal.any([clientGone.signal, deadline]);
+  const traceparent = req.headers.traceparent;
+
+  try {
+    const rawPath = (req.raw.url ?? '/').split('?')[0] ?? '/';
+    const { parsed, result } = await handleImage(
+      {
+        rawPath,
+        accepts: parseAccept(req.headers.accept),
+        signal,
+        forwardHeaders: typeof traceparent === 'string' ? { traceparent } : {},
+      },
+      { ...deps, warn: (m) => req.log.warn({ hint: true }, m) },
+    );
+    const now = Math.floor(Date.now() / 1000);
+    reply.headers(successHeaders(cfg, parsed.sourceUrl, parsed.options, result, now));
+    if (cfg.useEtag) {
+      const etag = `"${createHash('sha1').update(result.data).digest('base64url')}"`;
+      reply.header('etag', etag);
+      if (etagMatches(req.headers['if-none-match'], etag)) {
+        reply.removeHeader('content-length');
+        return reply.code(304).send();
+      }
+    }
+    return reply.code(200).send(result.data);
+  } catch (err) {
+    if (deadline.aborted && !clientGone.signal.aborted) return sendError(reply, toHttpError(req, requestTimeout(cfg.timeout)));
+    return sendError(reply, toHttpError(req, err));
+  }
+}
+
+function etagMatches(header: string | undefined, etag: string): boolean {
+  if (!header) return false;
+  if (header.trim() === '*') return true;
+  return header.split(',').some((t) => t.trim().replace(/^W\//, '') === etag);
+}

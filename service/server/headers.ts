@@ -1,0 +1,78 @@
+/** Response headers of a successful image answer, built in one place. */
+import { basename, extname } from 'node:path';
+import type { ProcessResult } from '../processing/types.ts';
+import type { ProcessingOptions } from '../url/options.ts';
+import type { ServerConfig } from './config.ts';
+
+const EXTENSIONS: Readonly<Record<string, string>> = {
+  jpeg: 'jpg',
+  png: 'png',
+  webp: 'webp',
+  avif: 'avif',
+  gif: 'gif',
+  tiff: 'tiff',
+  svg: 'svg',
+};
+
+/** A strict policy for SVG answers, so an SVG opened directly cannot run anything. */
+const SVG_CSP = "default-src 'none'; style-src 'unsafe-inline'; sandbox";
+
+/** `inline; filename="x.webp"` with an RFC 5987 fallback for names that are not plain ASCII. */
+export function contentDisposition(name: string, attachment: boolean): string {
+  const type = attachment ? 'attachment' : 'inline';
+  const ascii = name.replace(/[^\x20-\x7e]/g, '_').replace(/["\\]/g, '_');
+  if (ascii === name) return `${type}; filename="${name}"`;
+  return `${type}; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name)}`;
+}
+
+/** imgproxy's naming: the filename option, else the source's base name; the extension follows the result. */
+export function resultFilename(sourceUrl: string, options: ProcessingOptions, format: string): string {
+  let stem = options.filename;
+  if (stem === '') {
+    let path = sourceUrl;
+    try {
+      path = decodeURIComponent(new URL(sourceUrl).pathname);
+    } catch {
+      // not a parseable URL: use it as it is
+    }
+    const base = basename(path);
+    stem = base.slice(0, base.length - extname(base).length) || 'image';
+  }
+  return `${stem}.${EXTENSIONS[format] ?? format}`;
+}
+
+export interface CacheHeaders {
+  'cache-control': string;
+  expires?: string;
+}
+
+/** max-age from IMGPROXY_TTL, shortened when the URL expires sooner (imgproxy's rule). */
+export function cacheHeaders(cfg: ServerConfig, options: ProcessingOptions, nowSeconds: number): CacheHeaders {
+  let ttl = cfg.ttl;
+  if (options.expires > 0) ttl = Math.max(0, Math.min(ttl, options.expires - nowSeconds));
+  return {
+    'cache-control': `max-age=${ttl}, public`,
+    expires: new Date((nowSeconds + ttl) * 1000).toUTCString(),
+  };
+}
+
+export function successHeaders(
+  cfg: ServerConfig,
+  sourceUrl: string,
+  options: ProcessingOptions,
+  result: ProcessResult,
+  nowSeconds: number,
+): Record<string, string> {
+  const h: Record<string, string> = {
+    'content-type': result.contentType,
+    'content-length': String(result.data.length),
+    'content-disposition': contentDisposition(
+      resultFilename(sourceUrl, options, result.format),
+      options.returnAttachment,
+    ),
+    ...cacheHeaders(cfg, options, nowSeconds),
+  };
+  if (result.variesByAccept) h.vary = 'Accept';
+  if (result.contentType === 'image/svg+xml') h['content-security-policy'] = SVG_CSP;
+  return h;
+}

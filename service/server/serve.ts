@@ -1,0 +1,103 @@
+/**
+ * Boots the server: loads every module's configuration (reporting all problems at once),
+ * prepares sharp, builds the app, listens, and stops gracefully on SIGTERM/SIGINT:
+ * readiness turns 503 at once, the listener closes, in-flight requests get
+ * IMGPROXY_GRACEFUL_STOP_TIMEOUT seconds to finish, then the process exits 0.
+ */
+import type { FastifyInstance } from 'fastify';
+import { ConfigError, type Env } from '../env.ts';
+import { loadProcessingConfig } from '../processing/config.ts';
+import { configureSharp, createProcessor } from '../processing/index.ts';
+import { loadSourcesConfig } from '../sources/config.ts';
+import { createSources } from '../sources/index.ts';
+import { loadUrlConfig } from '../url/config.ts';
+import { type AppState, buildApp } from './app.ts';
+import { loadServerConfig } from './config.ts';
+import { WorkerQueue } from './queue.ts';
+
+/** Runs every loader and merges their problems, so one start-up names every bad variable. */
+export function loadConfig(env: Env) {
+  const problems: string[] = [];
+  const attempt = <T>(load: (env: Env) => T): T | undefined => {
+    try {
+      return load(env);
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      problems.push(...err.problems);
+      return undefined;
+    }
+  };
+  const server = attempt(loadServerConfig);
+  const url = attempt(loadUrlConfig);
+  const processing = attempt(loadProcessingConfig);
+  const sources = attempt(loadSourcesConfig);
+  if (!server || !url || !processing || !sources) throw new ConfigError(problems);
+  return { server, url, processing, sources };
+}
+
+export interface RunningServer {
+  app: FastifyInstance;
+  state: AppState;
+  /** `http://host:port` actually bound (useful with port 0). */
+  address: string;
+  /** Graceful stop, as on SIGTERM; resolves when every in-flight request has finished or the timeout passed. */
+  stop(): Promise<void>;
+}
+
+export async function startServer(env: Env): Promise<RunningServer> {
+  const cfg = loadConfig(env);
+  configureSharp(cfg.server.workers);
+  const processor = await createProcessor(cfg.processing);
+  const sources = createSources(cfg.sources);
+  const state: AppState = { ready: true };
+  const app = buildApp({
+    serverConfig: cfg.server,
+    urlConfig: cfg.url,
+    queue: new WorkerQueue(cfg.server.workers, cfg.server.queueSize),
+    sources,
+    processor,
+    state,
+  });
+  if (cfg.server.maxClients > 0) {
+    app.server.maxConnections = cfg.server.maxClients;
+  }
+  const address = await app.listen({ host: cfg.server.host, port: cfg.server.port });
+
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      state.ready = false;
+      app.log.info({ timeoutSeconds: cfg.server.gracefulStopTimeout }, 'shutting down: finishing in-flight requests');
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<'timeout'>((resolve) => {
+        timer = setTimeout(() => resolve('timeout'), cfg.server.gracefulStopTimeout * 1000);
+      });
+      const outcome = await Promise.race([app.close().then(() => 'closed' as const), timedOut]);
+      clearTimeout(timer);
+      if (outcome === 'timeout') {
+        app.log.warn('graceful stop timed out (IMGPROXY_GRACEFUL_STOP_TIMEOUT): closing remaining connections');
+        app.server.closeAllConnections();
+      }
+      await sources.close();
+    })();
+    return stopping;
+  };
+  return { app, state, address, stop };
+}
+
+/** `tinycdn serve`: start, then stop gracefully on the first SIGTERM/SIGINT and exit 0. */
+export async function serveForever(env: Env): Promise<void> {
+  const server = await startServer(env);
+  const onSignal = (signal: NodeJS.Signals) => {
+    server.app.log.info({ signal }, 'signal received');
+    server.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        server.app.log.error({ err }, 'error during shutdown');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+}

@@ -1,0 +1,360 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { loadUrlConfig } from './config.ts';
+import type { ProcessingOptions } from './options.ts';
+import { parsePath } from './parser.ts';
+import { sign } from './signature.ts';
+
+const NOW = 1_800_000_000;
+const cfg = loadUrlConfig({});
+const b64 = (s: string): string => Buffer.from(s).toString('base64url');
+const parse = (path: string, c = cfg) => parsePath(path, c, { now: NOW });
+const opts = (options: string): ProcessingOptions =>
+  parse(`/insecure/${options}/plain/local:///a.jpg`).options;
+
+describe('URL parser: sources', () => {
+  const cases: Array<[string, string, string, string | undefined]> = [
+    ['plain source', '/x/rs:fit:10/plain/http://example.com/a.jpg', 'http://example.com/a.jpg', undefined],
+    ['plain source with @ext', '/x/plain/http://example.com/a.jpg@webp', 'http://example.com/a.jpg', 'webp'],
+    [
+      'plain source is percent-decoded once',
+      '/x/plain/http://e.com/a%20b%3Fc%40d.jpg',
+      'http://e.com/a b?c@d.jpg',
+      undefined,
+    ],
+    [
+      'plain source keeps %25 as one level',
+      '/x/plain/local:///%252e%252e/x.jpg',
+      'local:///%2e%2e/x.jpg',
+      undefined,
+    ],
+    [
+      'base64 source',
+      `/x/${b64('http://example.com/images/curiosity.jpg')}`,
+      'http://example.com/images/curiosity.jpg',
+      undefined,
+    ],
+    [
+      'base64 source split by slashes with .ext',
+      '/x/aHR0cDovL2V4YW1w/bGUuY29tL2ltYWdl/cy9jdXJpb3NpdHku/anBn.png',
+      'http://example.com/images/curiosity.jpg',
+      'png',
+    ],
+    ['base64 source with padding', `/x/${b64('http://e.com/a.jpg1')}==.gif`, 'http://e.com/a.jpg1', 'gif'],
+    ['source after several options', '/x/w:10/h:20/q:50/plain/local:///a.png', 'local:///a.png', undefined],
+  ];
+  for (const [name, path, url, format] of cases) {
+    it(name, () => {
+      const parsed = parse(path);
+      assert.equal(parsed.sourceUrl, url);
+      assert.equal(parsed.options.format, format);
+    });
+  }
+
+  const bad: Array<[string, string, number]> = [
+    ['an empty path', '/', 404],
+    ['a path with only a signature', '/insecure', 404],
+    ['a path with no source', '/insecure/', 404],
+    ['an empty plain source', '/x/plain/@png', 404],
+    ['two @ in a plain source', '/x/plain/http://a@b.com/c.jpg@png', 404],
+    ['a malformed escape in a plain source', '/x/plain/http://e.com/%zz.jpg', 404],
+    ['invalid base64', '/x/not*base64', 404],
+    ['two extensions on base64', `/x/${b64('http://e.com/a')}.png.jpg`, 404],
+    ['an unknown extension', '/x/plain/local:///a.jpg@exe', 404],
+    ['an extension we cannot write', '/x/plain/local:///a.jpg@bmp', 422],
+    ['an unknown option', '/x/foo:1/plain/local:///a.jpg', 404],
+  ];
+  for (const [name, path, status] of bad) {
+    it(`refuses ${name} with ${status}`, () => assert.throws(() => parse(path), { status }));
+  }
+
+  it('ignores the extension with raw (the source is sent as it is)', () => {
+    assert.equal(opts('raw:1').format, undefined);
+    assert.equal(parse('/x/raw:1/plain/local:///a.jpg@png').options.format, undefined);
+  });
+});
+
+describe('URL parser: options', () => {
+  const cases: Array<[string, string, Partial<ProcessingOptions>]> = [
+    [
+      'resize with every argument',
+      'rs:fill:300:400:1:1',
+      { resizingType: 'fill', width: 300, height: 400, enlarge: true },
+    ],
+    [
+      'resize alias keeps defaults for empty args',
+      'resize:fill::400',
+      { resizingType: 'fill', width: 0, height: 400 },
+    ],
+    ['resize with only a type', 'rs:force', { resizingType: 'force' }],
+    ['size', 's:10:20:t', { width: 10, height: 20, enlarge: true }],
+    ['size alias with an empty width', 'size::20', { width: 0, height: 20 }],
+    ['resizing_type', 'resizing_type:fill-down', { resizingType: 'fill-down' }],
+    ['rt auto', 'rt:auto', { resizingType: 'auto' }],
+    ['width and height', 'w:1/h:2', { width: 1, height: 2 }],
+    ['width and height long names', 'width:11/height:22', { width: 11, height: 22 }],
+    ['min-width and min-height', 'mw:5/mh:6', { minWidth: 5, minHeight: 6 }],
+    ['min sizes long names', 'min-width:7/min-height:8', { minWidth: 7, minHeight: 8 }],
+    ['zoom with one argument sets both', 'z:1.5', { zoomX: 1.5, zoomY: 1.5 }],
+    ['zoom with two arguments', 'zoom:2:0.5', { zoomX: 2, zoomY: 0.5 }],
+    ['dpr', 'dpr:2', { dpr: 2 }],
+    ['enlarge', 'el:1', { enlarge: true }],
+    ['enlarge with an invalid boolean counts as false', 'enlarge:maybe', { enlarge: false }],
+    ['auto_rotate off', 'ar:0', { autoRotate: false }],
+    ['rotate normalises negative angles', 'rot:-90', { rotate: 270 }],
+    ['rotate a full turn', 'rotate:450', { rotate: 90 }],
+    ['flip both', 'fl:1:1', { flipHorizontal: true, flipVertical: true }],
+    ['flip vertical only', 'flip::t', { flipHorizontal: false, flipVertical: true }],
+    ['background from rgb', 'bg:255:0:10', { background: { r: 255, g: 0, b: 10 } }],
+    ['background from hex', 'background:ff8000', { background: { r: 255, g: 128, b: 0 } }],
+    ['background from short hex', 'bg:f80', { background: { r: 255, g: 136, b: 0 } }],
+    ['background empty clears it', 'bg:fff/bg:', { background: undefined }],
+    ['blur', 'bl:2.5', { blur: 2.5 }],
+    ['sharpen', 'sharpen:0.7', { sharpen: 0.7 }],
+    ['pixelate', 'pix:8', { pixelate: 8 }],
+    ['strip_metadata off', 'sm:0', { stripMetadata: false }],
+    ['keep_copyright off', 'kcr:false', { keepCopyright: false }],
+    ['strip_color_profile off', 'scp:0', { stripColorProfile: false }],
+    ['enforce_thumbnail', 'eth:1', { enforceThumbnail: true }],
+    ['quality', 'q:55', { quality: 55 }],
+    ['max_bytes', 'mb:10000', { maxBytes: 10000 }],
+    ['format', 'f:webp', { format: 'webp' }],
+    ['format alias ext with jpg', 'ext:jpg', { format: 'jpeg' }],
+    ['format long name', 'format:avif', { format: 'avif' }],
+    ['skip_processing', 'skp:svg:gif', { skipProcessing: ['svg', 'gif'] }],
+    ['raw', 'raw:1', { raw: true }],
+    ['cachebuster', 'cb:v2', { cacheBuster: 'v2' }],
+    ['expires in the future', `exp:${NOW + 60}`, { expires: NOW + 60 }],
+    ['expires 0 means never', 'exp:0', { expires: 0 }],
+    ['filename', 'fn:photo', { filename: 'photo' }],
+    ['filename base64-encoded', `fn:${b64('my photo')}:1`, { filename: 'my photo' }],
+    ['return_attachment', 'att:1', { returnAttachment: true }],
+  ];
+  for (const [name, options, expected] of cases) {
+    it(name, () => {
+      const o = opts(options);
+      for (const [k, v] of Object.entries(expected)) {
+        assert.deepEqual(o[k as keyof ProcessingOptions], v, `${k} of ${options}`);
+      }
+    });
+  }
+
+  it('gravity: compass with offsets, smart, focus point', () => {
+    assert.deepEqual(opts('g:nowe:10:20').gravity, { type: 'nowe', x: 10, y: 20 });
+    assert.deepEqual(opts('gravity:sm').gravity, { type: 'sm', x: 0, y: 0 });
+    assert.deepEqual(opts('g:fp:0.25:0.75').gravity, { type: 'fp', x: 0.25, y: 0.75 });
+    assert.deepEqual(opts('g:so').gravity, { type: 'so', x: 0, y: 0 });
+  });
+
+  it('crop: size, relative size and its own gravity', () => {
+    assert.deepEqual(opts('c:100:200').crop, { width: 100, height: 200, gravity: undefined });
+    assert.deepEqual(opts('crop:0.5:0.5:nowe:1:2').crop, {
+      width: 0.5,
+      height: 0.5,
+      gravity: { type: 'nowe', x: 1, y: 2 },
+    });
+  });
+
+  it('extend and extend_aspect_ratio with gravity', () => {
+    assert.deepEqual(opts('ex:1:so:0:5').extend, { enabled: true, gravity: { type: 'so', x: 0, y: 5 } });
+    assert.deepEqual(opts('exar:1').extendAspectRatio.enabled, true);
+    assert.deepEqual(opts('extend_ar:1:ea').extendAspectRatio.gravity.type, 'ea');
+    assert.deepEqual(opts('rs:fit:10:10:0:1:no').extend, {
+      enabled: true,
+      gravity: { type: 'no', x: 0, y: 0 },
+    });
+  });
+
+  it('padding: CSS-like shorthand', () => {
+    assert.deepEqual(opts('pd:10').padding, { top: 10, right: 10, bottom: 10, left: 10 });
+    assert.deepEqual(opts('pd:10:20').padding, { top: 10, right: 20, bottom: 10, left: 20 });
+    assert.deepEqual(opts('padding:1:2:3').padding, { top: 1, right: 2, bottom: 3, left: 2 });
+    assert.deepEqual(opts('pd:1:2:3:4').padding, { top: 1, right: 2, bottom: 3, left: 4 });
+    assert.equal(opts('pd:0').padding, undefined);
+  });
+
+  it('trim: threshold, colour, equal sides; empty threshold turns it off', () => {
+    assert.deepEqual(opts('t:10:ff0000:1:0').trim, {
+      threshold: 10,
+      color: { r: 255, g: 0, b: 0 },
+      equalHor: true,
+      equalVer: false,
+    });
+    assert.equal(opts('t:10/trim:').trim, undefined);
+  });
+
+  it('watermark: opacity, position, offsets, scale', () => {
+    assert.deepEqual(opts('wm:0.5:soea:10:5:0.2').watermark, {
+      opacity: 0.5,
+      position: 'soea',
+      x: 10,
+      y: 5,
+      scale: 0.2,
+    });
+    assert.equal(opts('watermark:1:re').watermark.position, 're');
+  });
+
+  it('format_quality merges with the configured defaults', () => {
+    assert.deepEqual(opts('fq:jpeg:70:webp:60').formatQuality, { webp: 60, avif: 63, jpeg: 70 });
+  });
+
+  it('later options override earlier ones', () => {
+    assert.equal(opts('w:10/w:20').width, 20);
+  });
+
+  const bad: Array<[string, string, number]> = [
+    ['an unknown resizing type', 'rs:stretch:10', 404],
+    ['a negative width', 'w:-1', 404],
+    ['a fractional width', 'w:1.5', 404],
+    ['a non-numeric height', 'h:abc', 404],
+    ['an absurd width written as a float', 'w:1e9', 404],
+    ['too many resize arguments', 'rs:fit:1:2:3:4:5:6:7:8', 404],
+    ['too many size arguments', 's:1:2:3:4:5:6:7:8', 404],
+    ['zoom 0', 'z:0', 404],
+    ['zoom with three arguments', 'z:1:2:3', 404],
+    ['dpr 0', 'dpr:0', 404],
+    ['dpr NaN', 'dpr:NaN', 404],
+    ['dpr Infinity', 'dpr:Infinity', 404],
+    ['a negative dpr', 'dpr:-2', 404],
+    ['an unknown gravity', 'g:up', 404],
+    ['smart gravity with offsets', 'g:sm:1', 404],
+    ['focus point without coordinates', 'g:fp', 404],
+    ['focus point outside 0..1', 'g:fp:1.5:0.5', 404],
+    ['a negative crop', 'c:-5:10', 404],
+    ['an angle not multiple of 90', 'rot:45', 404],
+    ['background with two numbers', 'bg:1:2', 404],
+    ['background channel over 255', 'bg:256:0:0', 404],
+    ['a bad hex background', 'bg:zzzzzz', 404],
+    ['blur 0', 'bl:0', 404],
+    ['negative pixelate', 'pix:-1', 404],
+    ['quality 0', 'q:0', 404],
+    ['quality 101', 'q:101', 404],
+    ['format_quality missing a quality', 'fq:webp', 404],
+    ['format_quality of an unknown format', 'fq:exe:50', 404],
+    ['watermark opacity over 1', 'wm:2', 404],
+    ['an unknown watermark position', 'wm:1:sm', 404],
+    ['an unknown format', 'f:exe', 404],
+    ['a format we cannot write', 'f:heic', 422],
+    ['an unknown skip_processing format', 'skp:exe', 404],
+    ['an expired URL', `exp:${NOW - 1}`, 404],
+    ['a non-numeric expires', 'exp:soon', 404],
+    ['an unknown preset', 'pr:nope', 404],
+    ['padding with five sides', 'pd:1:2:3:4:5', 404],
+    ['a security option when they are not allowed', 'msr:100', 403],
+    ['max_src_file_size when security options are not allowed', 'msfs:1', 403],
+    ['max_animation_frames when security options are not allowed', 'maf:5', 403],
+    ['max_animation_frame_resolution when security options are not allowed', 'mafr:5', 403],
+    ['max_result_dimension when security options are not allowed', 'mrd:5', 403],
+  ];
+  for (const [name, options, status] of bad) {
+    it(`refuses ${name} with ${status}`, () => {
+      assert.throws(
+        () => opts(options),
+        (err: { status: number; publicMessage: string }) => {
+          assert.equal(err.status, status);
+          assert.match(err.publicMessage, status === 422 ? /format/ : /^Invalid URL/);
+          return true;
+        },
+      );
+    });
+  }
+
+  it('security options apply when IMGPROXY_ALLOW_SECURITY_OPTIONS is on', () => {
+    const c = loadUrlConfig({ IMGPROXY_ALLOW_SECURITY_OPTIONS: 'true' });
+    const o = parse('/x/msr:100/msfs:1000/maf:10/mafr:2/mrd:500/plain/local:///a.jpg', c).options;
+    assert.deepEqual(o.security, {
+      maxSrcResolution: 100,
+      maxSrcFileSize: 1000,
+      maxAnimationFrames: 10,
+      maxAnimationFrameResolution: 2,
+      maxResultDimension: 500,
+    });
+  });
+});
+
+describe('URL parser: presets', () => {
+  const presetCfg = loadUrlConfig({
+    IMGPROXY_PRESETS:
+      'default=resizing_type:fit/q:70,sm=size:250:250,md=size:500:500,thumb=pr:sm/g:sm,loop=pr:loop',
+  });
+
+  it('applies the default preset to every request', () => {
+    const o = parse('/x/plain/local:///a.jpg', presetCfg).options;
+    assert.equal(o.quality, 70);
+    assert.deepEqual(o.usedPresets, ['default']);
+  });
+
+  it('applies named presets, URL options after them win', () => {
+    const o = parse('/x/pr:sm/w:100/plain/local:///a.jpg', presetCfg).options;
+    assert.equal(o.width, 100);
+    assert.equal(o.height, 250);
+  });
+
+  it('applies presets that use presets', () => {
+    const o = parse('/x/preset:thumb/plain/local:///a.jpg', presetCfg).options;
+    assert.equal(o.width, 250);
+    assert.equal(o.gravity.type, 'sm');
+  });
+
+  it('stops a recursive preset instead of looping', () => {
+    const warnings: string[] = [];
+    parsePath('/x/pr:loop/plain/local:///a.jpg', presetCfg, { now: NOW, warn: (m) => warnings.push(m) });
+    assert.match(warnings.join(), /Recursive preset/);
+  });
+
+  it('with IMGPROXY_ONLY_PRESETS the options segment is a list of presets', () => {
+    const c = loadUrlConfig({ IMGPROXY_PRESETS: presetCfgEnv(), IMGPROXY_ONLY_PRESETS: 'true' });
+    const o = parse('/x/sm:md/plain/local:///a.jpg@webp', c).options;
+    assert.equal(o.width, 500);
+    assert.equal(o.format, 'webp');
+    assert.throws(() => parse('/x/w:100/plain/local:///a.jpg', c), { status: 404 });
+    assert.throws(() => parse('/x/nope/plain/local:///a.jpg', c), { status: 404 });
+  });
+
+  it('IMGPROXY_ALLOWED_PROCESSING_OPTIONS forbids other options in the URL but not inside presets', () => {
+    const c = loadUrlConfig({
+      IMGPROXY_PRESETS: presetCfgEnv(),
+      IMGPROXY_ALLOWED_PROCESSING_OPTIONS: 'rs,pr',
+    });
+    assert.equal(parse('/x/rs:fit:10:10/pr:md/plain/local:///a.jpg', c).options.width, 500);
+    assert.throws(() => parse('/x/w:10/plain/local:///a.jpg', c), { status: 404, kind: 'forbidden_option' });
+  });
+});
+
+describe('URL parser: signatures and prefix', () => {
+  const key = '736563726574';
+  const salt = '68656C6C6F';
+  const signed = loadUrlConfig({ IMGPROXY_KEY: key, IMGPROXY_SALT: salt });
+
+  it('accepts the documented signed URL and decodes its source', () => {
+    const parsed = parse(
+      '/oKfUtW34Dvo2BGQehJFR4Nr0_rIjOtdtzJ3QFsUcXH8/rs:fill:300:400:0/g:sm/aHR0cDovL2V4YW1w/bGUuY29tL2ltYWdl/cy9jdXJpb3NpdHku/anBn.png',
+      signed,
+    );
+    assert.equal(parsed.sourceUrl, 'http://example.com/images/curiosity.jpg');
+    assert.equal(parsed.options.resizingType, 'fill');
+    assert.equal(parsed.options.format, 'png');
+  });
+
+  it('refuses an unsigned URL when a key is configured', () => {
+    assert.throws(() => parse('/insecure/w:10/plain/local:///a.jpg', signed), { status: 403 });
+  });
+
+  it('signs the path still percent-encoded', () => {
+    const path = '/w:10/plain/local:///a%20b.jpg';
+    const sig = sign(path, signed.signature.pairs[0]!);
+    assert.equal(parse(`/${sig}${path}`, signed).sourceUrl, 'local:///a b.jpg');
+  });
+
+  it('honours IMGPROXY_PATH_PREFIX and signs what follows it', () => {
+    const c = loadUrlConfig({ IMGPROXY_KEY: key, IMGPROXY_SALT: salt, IMGPROXY_PATH_PREFIX: '/img' });
+    const path = '/w:10/plain/local:///a.jpg';
+    const sig = sign(path, c.signature.pairs[0]!);
+    assert.equal(parse(`/img/${sig}${path}`, c).options.width, 10);
+    assert.throws(() => parse(`/${sig}${path}`, c), { status: 404 });
+  });
+});
+
+function presetCfgEnv(): string {
+  return 'sm=size:250:250,md=size:500:500';
+}
