@@ -14,9 +14,12 @@ INTEGRATION_TESTS := 'test/integration/**/*.test.ts'
 .PHONY: run test deps photos lint typecheck unit integration bench format clean
 
 ## deps: npm packages (and Node 24 through the `node` package), reinstalled when the lock changes.
+# `npm install` rather than `npm ci`: the registry this project builds from lacks some of
+# biome's optional per-platform packages (android, darwin, win32), which `npm ci` refuses as a
+# lock mismatch; `npm install` installs exactly the locked versions and skips them.
 deps: node_modules/.installed
 node_modules/.installed: package.json package-lock.json
-	npm ci --no-audit --no-fund
+	npm install --no-audit --no-fund
 	@node --version | grep -q '^v24\.' || { echo "expected Node 24 from node_modules/.bin, got $$(node --version)"; exit 1; }
 	@touch $@
 

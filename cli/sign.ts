@@ -35,7 +35,9 @@ export function signCommand(argv: string[], env: Env): string {
   const cfg = loadUrlConfig(signingEnv);
   const pair = cfg.signature.pairs[0];
   if (pair === undefined) {
-    throw new ConfigError(['IMGPROXY_KEY/IMGPROXY_SALT: no key and salt set (pass --key and --salt, hex-encoded)']);
+    throw new ConfigError([
+      'IMGPROXY_KEY/IMGPROXY_SALT: no key and salt set (pass --key and --salt, hex-encoded)',
+    ]);
   }
   const path = positionals[0]!.startsWith('/') ? positionals[0]! : `/${positionals[0]}`;
   return `/${sign(path, pair, cfg.signature.size)}${path}`;

@@ -1,4 +1,4 @@
-import type { OutputFormat, ProcessingOptions } from '../url/options.ts';
+import type { ImageFormat, ProcessingOptions } from '../url/options.ts';
 
 /** What the server hands the processing pipeline for one request. */
 export interface ProcessRequest {
@@ -14,9 +14,12 @@ export interface ProcessRequest {
 
 export interface ProcessResult {
   data: Buffer;
-  format: OutputFormat;
+  /** Format of `data`: an output format, or the source's own format when it was passed
+   *  through unchanged (skip_processing, raw), which may also be heic, bmp or ico. */
+  format: ImageFormat;
   /** MIME type of `data`, e.g. image/webp, image/svg+xml. */
   contentType: string;
+  /** Result size in pixels (one frame of an animation); 0x0 for `raw` (not inspected). */
   width: number;
   height: number;
   /** True when the chosen format depended on the Accept header (the server then sends Vary: Accept). */

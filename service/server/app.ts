@@ -3,7 +3,12 @@
  * It only wires things; the image work lives in handle-image.ts. `serve.ts` boots it.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, {
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  LogController,
+} from 'fastify';
 import { HttpError, isHttpError } from '../errors.ts';
 import type { ServerConfig } from './config.ts';
 import { internalError, methodNotAllowed, requestTimeout, shuttingDown, unauthorized } from './errors.ts';
@@ -29,13 +34,13 @@ function requestId(req: { headers: Record<string, string | string[] | undefined>
   return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
 }
 
-/** Error answers: short plain text, no cache headers, never a stack trace. */
+/**
+ * Error answers: short plain text, never a stack trace, and no Cache-Control or Expires at
+ * all, so no cache in front (our nginx sidecar included) can be told to keep an error.
+ */
 function sendError(reply: FastifyReply, err: HttpError): FastifyReply {
-  return reply
-    .code(err.status)
-    .header('content-type', 'text/plain; charset=utf-8')
-    .header('cache-control', 'no-cache, no-store, must-revalidate')
-    .send(err.publicMessage);
+  for (const h of ['cache-control', 'expires', 'etag', 'vary', 'content-disposition']) reply.removeHeader(h);
+  return reply.code(err.status).header('content-type', 'text/plain; charset=utf-8').send(err.publicMessage);
 }
 
 /** Turns anything thrown into an HttpError, logging what deserves it. */
@@ -58,7 +63,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   const cfg = deps.serverConfig;
   const app = Fastify({
     logger: { level: cfg.logLevel },
-    disableRequestLogging: true,
+    // One log line per request, written by the onResponse hook below.
+    logController: new LogController({ disableRequestLogging: true }),
     genReqId: requestId,
     requestIdHeader: false,
     connectionTimeout: 0,
@@ -91,8 +97,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
 
   app.setErrorHandler((err, req, reply) => sendError(reply, toHttpError(req, err)));
 
-  const health = async (_req: FastifyRequest, reply: FastifyReply) =>
-    reply.header('cache-control', 'no-cache').type('text/plain').send('OK');
+  const health = async (_req: FastifyRequest, reply: FastifyReply) => reply.type('text/plain').send('OK');
   app.get('/health', health);
   if (cfg.healthCheckPath !== '' && cfg.healthCheckPath !== '/health') app.get(cfg.healthCheckPath, health);
   app.get('/ready', async (_req, reply) =>
@@ -148,7 +153,12 @@ async function serveImage(req: FastifyRequest, reply: FastifyReply, deps: AppDep
     }
     return reply.code(200).send(result.data);
   } catch (err) {
-    if (deadline.aborted && !clientGone.signal.aborted) return sendError(reply, toHttpError(req, requestTimeout(cfg.timeout)));
+    if (clientGone.signal.aborted) {
+      // Nobody is listening: record nginx's "client closed request" status, send nothing.
+      req.log.info('client closed the connection before the answer');
+      return reply.code(499).send();
+    }
+    if (deadline.aborted) return sendError(reply, toHttpError(req, requestTimeout(cfg.timeout)));
     return sendError(reply, toHttpError(req, err));
   }
 }

@@ -22,7 +22,13 @@ export const unauthorized = (): HttpError =>
   });
 
 export const methodNotAllowed = (method: string): HttpError =>
-  new HttpError('method_not_allowed', 405, `Method ${method} is not allowed; use GET or HEAD`, { report: false });
+  new HttpError('method_not_allowed', 405, `Method ${method} is not allowed; use GET or HEAD`, {
+    report: false,
+  });
 
 export const internalError = (cause: unknown): HttpError =>
-  new HttpError('internal', 500, 'Unexpected error', { publicMessage: 'Internal Server Error', report: true, cause });
+  new HttpError('internal', 500, 'Unexpected error', {
+    publicMessage: 'Internal Server Error',
+    report: true,
+    cause,
+  });

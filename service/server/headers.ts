@@ -47,7 +47,11 @@ export interface CacheHeaders {
 }
 
 /** max-age from IMGPROXY_TTL, shortened when the URL expires sooner (imgproxy's rule). */
-export function cacheHeaders(cfg: ServerConfig, options: ProcessingOptions, nowSeconds: number): CacheHeaders {
+export function cacheHeaders(
+  cfg: ServerConfig,
+  options: ProcessingOptions,
+  nowSeconds: number,
+): CacheHeaders {
   let ttl = cfg.ttl;
   if (options.expires > 0) ttl = Math.max(0, Math.min(ttl, options.expires - nowSeconds));
   return {

@@ -9,7 +9,7 @@ import { ConfigError, type Env } from '../env.ts';
 import { loadProcessingConfig } from '../processing/config.ts';
 import { configureSharp, createProcessor } from '../processing/index.ts';
 import { loadSourcesConfig } from '../sources/config.ts';
-import { createSources } from '../sources/index.ts';
+import { createSources, sourcesConfigWarnings } from '../sources/index.ts';
 import { loadUrlConfig } from '../url/config.ts';
 import { type AppState, buildApp } from './app.ts';
 import { loadServerConfig } from './config.ts';
@@ -61,13 +61,17 @@ export async function startServer(env: Env): Promise<RunningServer> {
   if (cfg.server.maxClients > 0) {
     app.server.maxConnections = cfg.server.maxClients;
   }
+  for (const warning of sourcesConfigWarnings(cfg.sources)) app.log.warn({ config: true }, warning);
   const address = await app.listen({ host: cfg.server.host, port: cfg.server.port });
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       state.ready = false;
-      app.log.info({ timeoutSeconds: cfg.server.gracefulStopTimeout }, 'shutting down: finishing in-flight requests');
+      app.log.info(
+        { timeoutSeconds: cfg.server.gracefulStopTimeout },
+        'shutting down: finishing in-flight requests',
+      );
       let timer: NodeJS.Timeout | undefined;
       const timedOut = new Promise<'timeout'>((resolve) => {
         timer = setTimeout(() => resolve('timeout'), cfg.server.gracefulStopTimeout * 1000);
@@ -75,7 +79,9 @@ export async function startServer(env: Env): Promise<RunningServer> {
       const outcome = await Promise.race([app.close().then(() => 'closed' as const), timedOut]);
       clearTimeout(timer);
       if (outcome === 'timeout') {
-        app.log.warn('graceful stop timed out (IMGPROXY_GRACEFUL_STOP_TIMEOUT): closing remaining connections');
+        app.log.warn(
+          'graceful stop timed out (IMGPROXY_GRACEFUL_STOP_TIMEOUT): closing remaining connections',
+        );
         app.server.closeAllConnections();
       }
       await sources.close();

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { sign, verifySignature, type SigningPair } from './signature.ts';
+import { type SigningPair, sign, verifySignature } from './signature.ts';
 
 const docsPair: SigningPair = {
   key: Buffer.from('736563726574', 'hex'),

@@ -1,0 +1,53 @@
+# syntax=docker/dockerfile:1
+# tinycdn transform server: `docker build -t tinycdn .` then
+# `docker run --read-only --tmpfs /tmp -p 8080:8080 tinycdn` (IMGPROXY_* variables configure it).
+
+# ---- dependencies ------------------------------------------------------------------------------
+FROM node:24-bookworm-slim AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+# Production dependencies only, at the versions in the lockfile. The `node` devDependency (it
+# pins Node 24 for development and downloads a Node binary when installed) is dev-only: the
+# image's own Node 24 runs the service. Dropping devDependencies from this stage's package.json
+# first keeps `npm ci` from checking dev-only entries: a lockfile made against a registry
+# without every platform build of @biomejs/cli-* lacks some of them, and `npm ci` then refuses
+# the whole lockfile. sharp's native code comes prebuilt in its @img/sharp-* packages.
+RUN npm pkg delete devDependencies \
+  && npm ci --omit=dev --no-audit --no-fund \
+  && npm cache clean --force
+
+# ---- runtime -----------------------------------------------------------------------------------
+FROM node:24-bookworm-slim
+
+# Memory allocator: jemalloc, preloaded. With glibc's malloc, libvips' many threads fragment
+# memory so RSS keeps growing under load, and sharp detects glibc without jemalloc and drops to
+# one libvips thread per image. jemalloc keeps RSS flat *and* lets sharp use every core, which
+# MALLOC_ARENA_MAX=2 (the other fix) does not: it caps fragmentation but sharp still stays at one
+# thread. The symlink gives LD_PRELOAD one path on amd64 (x86_64-linux-gnu) and arm64
+# (aarch64-linux-gnu).
+RUN apt-get update \
+  && apt-get install -y --no-install-recommends libjemalloc2 \
+  && rm -rf /var/lib/apt/lists/* \
+  && ln -s "/usr/lib/$(uname -m)-linux-gnu/libjemalloc.so.2" /usr/local/lib/libjemalloc.so.2 \
+  && test -e /usr/local/lib/libjemalloc.so.2
+
+# Read-only root file system: nothing writes outside /tmp (mount an emptyDir or tmpfs there).
+# TMPDIR is where libvips puts temporary files for very large images; XDG_CACHE_HOME and HOME
+# catch any cache a library would write (fontconfig for SVG text).
+ENV NODE_ENV=production \
+    LD_PRELOAD=/usr/local/lib/libjemalloc.so.2 \
+    TMPDIR=/tmp \
+    HOME=/tmp \
+    XDG_CACHE_HOME=/tmp/.cache \
+    IMGPROXY_BIND=:8080
+
+WORKDIR /app
+# Files stay owned by root: the service cannot change its own code.
+COPY --from=deps /app/node_modules ./node_modules
+COPY . .
+
+# The image's `node` user, by number so Kubernetes' runAsNonRoot can check it.
+USER 1000:1000
+EXPOSE 8080
+ENTRYPOINT ["node", "bin/tinycdn.js"]
+CMD ["serve"]

@@ -1,0 +1,611 @@
+/**
+ * `make bench`: the transform server against sharp in-process, side by side in one run.
+ *
+ * 1. Ensures photos (test/fixtures/photos.sh), wrk, and 8 sources of 2560x1600 JPEG.
+ * 2. Starts `node bin/tinycdn.js serve` on a free 127.0.0.1 port with no key, serving the sources
+ *    from IMGPROXY_LOCAL_FILESYSTEM_ROOT, and waits for GET /health = 200.
+ * 3. For each concurrency (4, 8) and each round, runs wrk against the server (rotating over the
+ *    sources) and the in-process baseline (bench/inprocess.ts) with the same concurrency, the
+ *    order swapped every round so drift hits both sides alike.
+ * 4. Measures the server's peak RSS (VmHWM, summed over its process tree) under 16 connections.
+ * 5. Prints a table with the targets (ratio >= 0.9, peak RSS < 512 MB) as PASS/MISS.
+ *
+ * Exits non-zero only when the harness fails (server does not start or answers errors, wrk
+ * missing...), never for a missed target. Only 127.0.0.1 is ever a target.
+ *
+ * Also measured when a binary is at hand (--imgproxy PATH, TINYCDN_BENCH_IMGPROXY,
+ * ~/.cache/tinycdn/bench/imgproxy/bin/imgproxy or `imgproxy` on PATH): imgproxy itself, same URLs.
+ * --jemalloc preloads jemalloc into the server and the in-process side, as the Docker image does.
+ *
+ *   node bench/run.ts [--seconds 10] [--rounds 2] [--concurrency 4,8] [--rss-connections 16]
+ *                     [--jemalloc] [--imgproxy PATH | --no-imgproxy]
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import sharp from 'sharp';
+import type { InProcessResult } from './inprocess.ts';
+import {
+  CACHE_DIR,
+  ensurePhotos,
+  ensureWrk,
+  HarnessError,
+  prepareSources,
+  REPO,
+  SOURCE_HEIGHT,
+  SOURCE_WIDTH,
+} from './setup.ts';
+
+const TARGET_RATIO = 0.9;
+const TARGET_RSS_BYTES = 512 * 1024 * 1024;
+const TRANSFORM = 'rs:fit:300:300';
+
+const { values: args } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '10' },
+    rounds: { type: 'string', default: '2' },
+    warmup: { type: 'string', default: '2' },
+    concurrency: { type: 'string', default: '4,8' },
+    'rss-connections': { type: 'string', default: '16' },
+    jemalloc: { type: 'boolean', default: false },
+    imgproxy: { type: 'string' },
+    'no-imgproxy': { type: 'boolean', default: false },
+  },
+});
+const seconds = Number(args.seconds);
+const rounds = Number(args.rounds);
+const warmup = Number(args.warmup);
+const concurrencies = args.concurrency.split(',').map(Number);
+const rssConnections = Number(args['rss-connections']);
+for (const [name, n] of [
+  ['--seconds', seconds],
+  ['--rounds', rounds],
+  ['--warmup', warmup],
+  ['--rss-connections', rssConnections],
+  ...concurrencies.map((c) => ['--concurrency', c] as const),
+] as const) {
+  if (!Number.isFinite(n) || n <= 0 || n > 600) {
+    console.error(`bench: ${name} must be a number in (0, 600]`);
+    process.exit(2);
+  }
+}
+
+/** The server under test; TINYCDN_BENCH_SERVER_SCRIPT may name another script taking `serve`. */
+const SERVER_SCRIPT = process.env['TINYCDN_BENCH_SERVER_SCRIPT'] ?? join(REPO, 'bin', 'tinycdn.js');
+
+const log = (message: string) => console.error(`bench: ${message}`);
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+const freePort = (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
+    });
+  });
+
+// ---------------------------------------------------------------------------------------------
+// Server processes
+// ---------------------------------------------------------------------------------------------
+
+interface Server {
+  name: string;
+  child: ChildProcess;
+  base: string;
+  logPath: string;
+  exited: Promise<number | null>;
+}
+
+const logTail = (path: string): string => {
+  try {
+    return readFileSync(path, 'utf8').split('\n').slice(-20).join('\n');
+  } catch {
+    return '(no log)';
+  }
+};
+
+/**
+ * Starts `command` with IMGPROXY_BIND on a free 127.0.0.1 port, IMGPROXY_LOCAL_FILESYSTEM_ROOT
+ * on the sources and no key or salt, then waits for GET /health = 200 (30 s at most).
+ */
+const startServer = async (
+  name: string,
+  command: string[],
+  sourcesDir: string,
+  extraEnv: NodeJS.ProcessEnv,
+): Promise<Server> => {
+  const port = await freePort();
+  const logPath = join(CACHE_DIR, `${name}.log`);
+  const out = openSync(logPath, 'w');
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    ...extraEnv,
+    IMGPROXY_BIND: `127.0.0.1:${port}`,
+    IMGPROXY_LOCAL_FILESYSTEM_ROOT: sourcesDir,
+  };
+  delete env['IMGPROXY_KEY'];
+  delete env['IMGPROXY_SALT'];
+  const [cmd, ...argv] = command;
+  const child = spawn(cmd!, argv, { env, stdio: ['ignore', out, out] });
+  closeSync(out);
+  let stopped = false;
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => {
+      stopped = true;
+      resolve(code);
+    }),
+  );
+  child.once('error', () => {
+    stopped = true;
+  });
+  const base = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline && !stopped) {
+    try {
+      const res = await fetch(`${base}/health`);
+      await res.arrayBuffer();
+      if (res.status === 200) return { name, child, base, logPath, exited };
+    } catch {
+      // not listening yet
+    }
+    await sleep(200);
+  }
+  child.kill('SIGKILL');
+  throw new HarnessError(
+    `${name} did not answer GET /health = 200 within 30 s (${stopped ? 'it exited' : 'timed out'}); ` +
+      `log ${logPath}:\n${logTail(logPath)}`,
+  );
+};
+
+const stopServer = async (server: Server): Promise<void> => {
+  if (server.child.exitCode !== null || server.child.signalCode !== null) return;
+  server.child.kill('SIGTERM');
+  const timeout = sleep(10_000).then(() => 'timeout' as const);
+  if ((await Promise.race([server.exited, timeout])) === 'timeout') {
+    log(`${server.name} ignored SIGTERM for 10 s; killing it`);
+    server.child.kill('SIGKILL');
+    await server.exited;
+  }
+};
+
+/** Every request path answers 200 with a JPEG that fits in 300x300. */
+const checkServer = async (server: Server, paths: string[]): Promise<void> => {
+  for (const path of paths) {
+    const res = await fetch(server.base + path);
+    const body = Buffer.from(await res.arrayBuffer());
+    if (res.status !== 200) {
+      throw new HarnessError(`GET ${path} answered ${res.status}: ${body.toString('utf8', 0, 200)}`);
+    }
+    const meta = await sharp(body).metadata();
+    if (meta.format !== 'jpeg' || meta.width > 300 || meta.height > 300) {
+      throw new HarnessError(
+        `GET ${path} gave ${meta.format} ${meta.width}x${meta.height}, not a JPEG within 300x300`,
+      );
+    }
+  }
+};
+
+// ---------------------------------------------------------------------------------------------
+// Memory of a process tree
+// ---------------------------------------------------------------------------------------------
+
+/** The pid and all its descendants (from /proc/<pid>/stat parent ids). */
+const processTree = (root: number): number[] => {
+  const parents = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      const list = parents.get(ppid) ?? [];
+      list.push(Number(entry));
+      parents.set(ppid, list);
+    } catch {
+      // the process ended while listing
+    }
+  }
+  const tree = [root];
+  for (let i = 0; i < tree.length; i++) tree.push(...(parents.get(tree[i]!) ?? []));
+  return tree;
+};
+
+/** A `Vm*` field of /proc/<pid>/status in bytes, summed over the process tree. */
+const treeMemory = (root: number, field: 'VmHWM' | 'VmRSS'): number => {
+  let total = 0;
+  for (const pid of processTree(root)) {
+    try {
+      const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(
+        readFileSync(`/proc/${pid}/status`, 'utf8'),
+      );
+      if (match) total += Number(match[1]) * 1024;
+    } catch {
+      // ended
+    }
+  }
+  return total;
+};
+
+/** Resets VmHWM to the current RSS for every process of the tree (Linux clear_refs 5). */
+const resetPeak = (root: number): boolean => {
+  let ok = true;
+  for (const pid of processTree(root)) {
+    try {
+      writeFileSync(`/proc/${pid}/clear_refs`, '5');
+    } catch {
+      ok = false;
+    }
+  }
+  return ok;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Load
+// ---------------------------------------------------------------------------------------------
+
+interface WrkResult {
+  requestsPerSecond: number;
+  requests: number;
+  errors: number;
+  p50Ms: number;
+  p99Ms: number;
+}
+
+const run = (cmd: string, argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<string> =>
+  new Promise((resolve, reject) => {
+    const child = spawn(cmd, argv, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    child.once('error', reject);
+    child.once('exit', (code) =>
+      code === 0
+        ? resolve(stdout)
+        : reject(new HarnessError(`${cmd} ${argv.join(' ')} exited ${code}: ${stderr.slice(-2000)}`)),
+    );
+  });
+
+const wrk = async (
+  base: string,
+  pathsFile: string,
+  connections: number,
+  duration: number,
+): Promise<WrkResult> => {
+  const threads = Math.min(2, connections);
+  const out = await run(
+    'wrk',
+    [
+      `-t${threads}`,
+      `-c${connections}`,
+      `-d${duration}s`,
+      '--timeout',
+      '10s',
+      '-s',
+      join(import.meta.dirname, 'rotate.lua'),
+      base,
+    ],
+    { ...process.env, BENCH_PATHS: pathsFile },
+  );
+  const line = out.split('\n').find((l) => l.startsWith('BENCH_JSON '));
+  if (!line) throw new HarnessError(`wrk printed no result:\n${out}`);
+  const r = JSON.parse(line.slice('BENCH_JSON '.length)) as Record<string, number>;
+  const errors = r['connect']! + r['read']! + r['write']! + r['status']! + r['timeout']!;
+  if (r['requests'] === 0 || errors > 0.01 * r['requests']!) {
+    throw new HarnessError(
+      `server answered badly under load: ${r['requests']} requests, errors ${JSON.stringify({
+        connect: r['connect'],
+        read: r['read'],
+        write: r['write'],
+        status: r['status'],
+        timeout: r['timeout'],
+      })}`,
+    );
+  }
+  return {
+    requestsPerSecond: r['requests']! / (r['duration_us']! / 1e6),
+    requests: r['requests']!,
+    errors,
+    p50Ms: r['p50_us']! / 1000,
+    p99Ms: r['p99_us']! / 1000,
+  };
+};
+
+const inProcess = async (
+  dir: string,
+  files: string[],
+  concurrency: number,
+  duration: number,
+  warm: number,
+  env: NodeJS.ProcessEnv,
+): Promise<InProcessResult> => {
+  const out = await run(
+    process.execPath,
+    [
+      join(import.meta.dirname, 'inprocess.ts'),
+      '--dir',
+      dir,
+      '--files',
+      files.join(','),
+      '--concurrency',
+      String(concurrency),
+      '--seconds',
+      String(duration),
+      '--warmup',
+      String(warm),
+    ],
+    { ...process.env, ...env },
+  );
+  return JSON.parse(out.trim().split('\n').at(-1)!) as InProcessResult;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Sides: what is measured, one after the other, at the same concurrency
+// ---------------------------------------------------------------------------------------------
+
+interface Measure {
+  /** Requests (server) or images (in-process) per second. */
+  rate: number;
+  p50Ms: number;
+  p99Ms: number;
+}
+
+interface Side {
+  name: string;
+  measure: (concurrency: number) => Promise<Measure>;
+}
+
+const serverSide = (server: Server, pathsFile: string): Side => ({
+  name: server.name,
+  measure: async (c) => {
+    const r = await wrk(server.base, pathsFile, c, seconds);
+    return { rate: r.requestsPerSecond, p50Ms: r.p50Ms, p99Ms: r.p99Ms };
+  },
+});
+
+/** An imgproxy binary, if one is at hand: --imgproxy PATH, the bench cache, or PATH. */
+const findImgproxy = (): string | undefined => {
+  const candidates = [
+    args.imgproxy,
+    process.env['TINYCDN_BENCH_IMGPROXY'],
+    join(CACHE_DIR, 'imgproxy', 'bin', 'imgproxy'),
+  ].filter((c): c is string => c !== undefined && c !== '');
+  const found = candidates.find((c) => existsSync(c));
+  if (found) return found;
+  const which = spawnSync('sh', ['-c', 'command -v imgproxy'], { encoding: 'utf8' });
+  return which.status === 0 ? which.stdout.trim() : undefined;
+};
+
+/** LD_PRELOAD for jemalloc (installing Debian's libjemalloc2 if needed), as the Docker image runs. */
+const jemallocEnv = (): NodeJS.ProcessEnv => {
+  const path = `/usr/lib/${process.arch === 'arm64' ? 'aarch64' : 'x86_64'}-linux-gnu/libjemalloc.so.2`;
+  if (!existsSync(path)) {
+    log('installing libjemalloc2 (Debian package)');
+    const sudo = process.getuid?.() === 0 ? [] : ['sudo', '-n'];
+    const [cmd, ...rest] = [
+      ...sudo,
+      'apt-get',
+      '-o',
+      'DPkg::Lock::Timeout=300',
+      'install',
+      '-y',
+      '--no-install-recommends',
+      'libjemalloc2',
+    ];
+    spawnSync(cmd!, rest, {
+      stdio: ['ignore', 'ignore', 'inherit'],
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    });
+  }
+  if (!existsSync(path))
+    throw new HarnessError(`--jemalloc: ${path} is missing (apt-get install libjemalloc2)`);
+  return { LD_PRELOAD: path };
+};
+
+// ---------------------------------------------------------------------------------------------
+// Report
+// ---------------------------------------------------------------------------------------------
+
+const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+const f1 = (n: number): string => n.toFixed(1);
+const mb = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
+const verdict = (ok: boolean): string => (ok ? 'PASS' : 'MISS');
+
+/** A plain-text table: the first `left` columns (labels) and the last one (verdict) align left. */
+const table = (rows: string[][], left = 1): string => {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  const last = widths.length - 1;
+  const line = (r: string[]) =>
+    r.map((cell, i) => (i < left || i === last ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!)));
+  const [head, ...body] = rows;
+  return [
+    line(head!).join('  '),
+    widths.map((w) => '-'.repeat(w)).join('  '),
+    ...body.map((r) => line(r).join('  ')),
+  ].join('\n');
+};
+
+// ---------------------------------------------------------------------------------------------
+// Main
+// ---------------------------------------------------------------------------------------------
+
+const main = async (): Promise<void> => {
+  ensurePhotos();
+  ensureWrk();
+  const { dir, files } = await prepareSources();
+  const paths = files.map((f) => `/insecure/${TRANSFORM}/plain/local:///${f}`);
+  const pathsFile = join(CACHE_DIR, 'paths.txt');
+  writeFileSync(pathsFile, `${paths.join('\n')}\n`);
+  const allocEnv = args.jemalloc ? jemallocEnv() : {};
+
+  if (!existsSync(SERVER_SCRIPT)) throw new HarnessError(`no server script at ${SERVER_SCRIPT}`);
+  const servers: Server[] = [];
+  const stopAll = () => {
+    for (const s of servers) s.child.kill('SIGKILL');
+    process.exit(130);
+  };
+  process.once('SIGINT', stopAll);
+  process.once('SIGTERM', stopAll);
+  try {
+    log(`starting ${SERVER_SCRIPT} serve`);
+    const tinycdn = await startServer('tinycdn', [process.execPath, SERVER_SCRIPT, 'serve'], dir, allocEnv);
+    servers.push(tinycdn);
+    await checkServer(tinycdn, paths);
+
+    let imgproxyNote = '';
+    const imgproxyBin = args['no-imgproxy'] ? undefined : findImgproxy();
+    if (imgproxyBin) {
+      log(`starting ${imgproxyBin}`);
+      try {
+        const imgproxy = await startServer('imgproxy', [imgproxyBin], dir, {});
+        servers.push(imgproxy);
+        await checkServer(imgproxy, paths);
+      } catch (error) {
+        imgproxyNote = `imgproxy: skipped (${(error as Error).message.split('\n')[0]})`;
+        const started = servers.find((s) => s.name === 'imgproxy');
+        if (started) {
+          await stopServer(started);
+          servers.splice(servers.indexOf(started), 1);
+        }
+      }
+    } else {
+      imgproxyNote = args['no-imgproxy']
+        ? 'imgproxy: not measured (--no-imgproxy)'
+        : 'imgproxy: not measured (no binary: pass --imgproxy PATH, or build one with libvips-dev and CGO: ' +
+          '`go install github.com/imgproxy/imgproxy/v3@VERSION` into ~/.cache/tinycdn/bench/imgproxy/bin)';
+    }
+
+    let sharpThreads = 0;
+    const local: Side = {
+      name: 'sharp in-process',
+      measure: async (c) => {
+        const r = await inProcess(dir, files, c, seconds, Math.min(warmup, 1), allocEnv);
+        sharpThreads = r.sharpConcurrency;
+        return { rate: r.imagesPerSecond, p50Ms: r.p50Ms, p99Ms: r.p99Ms };
+      },
+    };
+    const sides: Side[] = [
+      serverSide(tinycdn, pathsFile),
+      local,
+      ...servers.slice(1).map((s) => serverSide(s, pathsFile)),
+    ];
+
+    log('warming up');
+    for (const s of servers) await wrk(s.base, pathsFile, concurrencies[0]!, warmup);
+
+    // results.get(side name)!.get(concurrency) = one Measure per round.
+    const results = new Map<string, Map<number, Measure[]>>(sides.map((s) => [s.name, new Map()]));
+    let step = 0;
+    for (let round = 0; round < rounds; round++) {
+      for (const c of concurrencies) {
+        // Rotate the order every time so that slow drift (other load, heat) hits every side alike.
+        const order = sides.map((_, i) => sides[(i + step) % sides.length]!);
+        step++;
+        for (const side of order) {
+          log(`round ${round + 1}/${rounds}, concurrency ${c}: ${side.name}, ${seconds} s`);
+          const m = await side.measure(c);
+          const byC = results.get(side.name)!;
+          byC.set(c, [...(byC.get(c) ?? []), m]);
+        }
+      }
+    }
+
+    log(`peak memory: tinycdn under ${rssConnections} connections, ${seconds} s`);
+    const pid = tinycdn.child.pid!;
+    const peakBefore = treeMemory(pid, 'VmHWM');
+    const peakReset = resetPeak(pid);
+    let sampledMax = 0;
+    const sampler = setInterval(() => {
+      sampledMax = Math.max(sampledMax, treeMemory(pid, 'VmRSS'));
+    }, 200);
+    const rssRun = await wrk(tinycdn.base, pathsFile, rssConnections, seconds).finally(() =>
+      clearInterval(sampler),
+    );
+    const peakDuring = Math.max(treeMemory(pid, 'VmHWM'), sampledMax);
+    const resetNote = peakReset ? '' : ' (VmHWM not reset)';
+    const processes = processTree(pid).length;
+    log(`peak memory: sharp in-process, concurrency ${rssConnections}`);
+    const localRss = await inProcess(dir, files, rssConnections, Math.min(seconds, 5), 0, allocEnv);
+    const otherRss = servers.slice(1).map((s) => ({ name: s.name, peak: treeMemory(s.child.pid!, 'VmHWM') }));
+
+    // Report.
+    console.log('');
+    console.log(
+      `tinycdn bench: ${files.length} sources ${SOURCE_WIDTH}x${SOURCE_HEIGHT} JPEG -> ${TRANSFORM} JPEG q80; ` +
+        `${seconds} s per run, ${rounds} round${rounds === 1 ? '' : 's'} (order rotated), ${cpus().length} CPUs`,
+    );
+    console.log(
+      `node ${process.version}, sharp ${sharp.versions.sharp} / libvips ${sharp.versions.vips}, ` +
+        `allocator ${args.jemalloc ? 'jemalloc (LD_PRELOAD)' : 'glibc'}, sharp threads per image ${sharpThreads}, ` +
+        `UV_THREADPOOL_SIZE=${process.env['UV_THREADPOOL_SIZE'] ?? 'default (4)'}`,
+    );
+    console.log('');
+    const rows: string[][] = [
+      ['concurrency', 'side', 'rate/s (per round)', 'p50 ms', 'p99 ms', 'vs in-process', ''],
+    ];
+    const localByC = results.get(local.name)!;
+    for (const c of concurrencies) {
+      const base = mean(localByC.get(c)!.map((m) => m.rate));
+      for (const side of sides) {
+        const ms = results.get(side.name)!.get(c)!;
+        const rate = mean(ms.map((m) => m.rate));
+        const ratio = rate / base;
+        rows.push([
+          String(c),
+          side.name,
+          `${f1(rate)} (${ms.map((m) => f1(m.rate)).join(' / ')})`,
+          f1(mean(ms.map((m) => m.p50Ms))),
+          f1(mean(ms.map((m) => m.p99Ms))),
+          side === local ? '1.00' : ratio.toFixed(2),
+          side.name === 'tinycdn' ? `${verdict(ratio >= TARGET_RATIO)} (target >= ${TARGET_RATIO})` : '',
+        ]);
+      }
+    }
+    console.log(table(rows, 2));
+    console.log('');
+    const peakLifetime = Math.max(peakBefore, treeMemory(pid, 'VmHWM'));
+    console.log(
+      table([
+        ['peak RSS', `${rssConnections} connections`, 'whole run', ''],
+        [
+          `tinycdn (VmHWM, ${processes} process${processes === 1 ? '' : 'es'})`,
+          mb(peakDuring) + resetNote,
+          mb(peakLifetime),
+          `${verdict(peakLifetime < TARGET_RSS_BYTES)} (target < ${mb(TARGET_RSS_BYTES)})`,
+        ],
+        [`sharp in-process (maxRSS)`, mb(localRss.maxRssBytes), '-', ''],
+        ...otherRss.map((o) => [`${o.name} (VmHWM)`, '-', mb(o.peak), '']),
+      ]),
+    );
+    console.log(
+      `\ntinycdn at ${rssConnections} connections: ${f1(rssRun.requestsPerSecond)} req/s, ` +
+        `p50 ${f1(rssRun.p50Ms)} ms, p99 ${f1(rssRun.p99Ms)} ms; ` +
+        `sharp in-process at ${rssConnections}: ${f1(localRss.imagesPerSecond)} img/s`,
+    );
+    if (imgproxyNote) console.log(imgproxyNote);
+    console.log(
+      '(vs in-process = rate / sharp in-process rate at the same concurrency; a MISS does not fail the run)',
+    );
+  } finally {
+    for (const s of servers) await stopServer(s);
+    process.off('SIGINT', stopAll);
+    process.off('SIGTERM', stopAll);
+  }
+};
+
+try {
+  await main();
+} catch (error) {
+  console.error(`bench: FAILED: ${error instanceof HarnessError ? error.message : (error as Error).stack}`);
+  process.exitCode = 1;
+}

@@ -1,0 +1,112 @@
+/**
+ * Benchmark prerequisites: real photos (photos.sh), wrk (Debian package), and the source
+ * images (about 2560x1600 JPEGs) prepared once into ~/.cache/tinycdn/bench/.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { basename, join } from 'node:path';
+import sharp from 'sharp';
+import { type Photo, realPhotos } from '../test/helpers/photos.ts';
+
+export const REPO = join(import.meta.dirname, '..');
+export const CACHE_DIR = join(process.env['XDG_CACHE_HOME'] ?? join(homedir(), '.cache'), 'tinycdn', 'bench');
+
+/** Size every benchmark source is brought to. */
+export const SOURCE_WIDTH = 2560;
+export const SOURCE_HEIGHT = 1600;
+const SOURCE_COUNT = 8;
+
+/** A failure of the harness itself (not a missed target): the run exits non-zero. */
+export class HarnessError extends Error {}
+
+export const ensurePhotos = (): void => {
+  const script = join(REPO, 'test', 'fixtures', 'photos.sh');
+  const result = spawnSync('bash', [script], { stdio: ['ignore', 'inherit', 'inherit'] });
+  if (result.status !== 0) throw new HarnessError(`${script} failed (exit ${result.status})`);
+};
+
+const hasWrk = (): boolean => {
+  // `wrk --version` prints its usage and exits 1; only a missing binary matters here.
+  const probe = spawnSync('wrk', ['--version'], { stdio: 'ignore' });
+  return probe.error === undefined;
+};
+
+/** Installs Debian's wrk when it is missing (apt-get update only if the first try fails). */
+export const ensureWrk = (): void => {
+  if (hasWrk()) return;
+  const root = process.getuid?.() === 0;
+  const sudo = root ? [] : ['sudo', '-n'];
+  const apt = (...args: string[]) => {
+    // Wait for a dpkg lock held by another apt run instead of failing at once.
+    const [cmd, ...rest] = [...sudo, 'apt-get', '-o', 'DPkg::Lock::Timeout=300', ...args];
+    return spawnSync(cmd!, rest, {
+      stdio: ['ignore', 'ignore', 'inherit'],
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    });
+  };
+  console.error('bench: installing wrk (Debian package)');
+  if (apt('install', '-y', '--no-install-recommends', 'wrk').status !== 0) {
+    apt('update');
+    apt('install', '-y', '--no-install-recommends', 'wrk');
+  }
+  if (!hasWrk()) {
+    throw new HarnessError('wrk is missing and could not be installed: apt-get install -y wrk (as root)');
+  }
+};
+
+/** The base name without a trailing `_WIDTHxHEIGHT` (mate-backgrounds ships one picture in three sizes). */
+const pictureName = (photo: Photo): string =>
+  basename(photo.path)
+    .replace(/\.jpe?g$/i, '')
+    .replace(/_\d+x\d+$/, '');
+
+/**
+ * The bench sources: the 8 largest distinct photos, each resized and centre-cropped to exactly
+ * 2560x1600 (smaller ones are enlarged: every request then costs the same decode), saved as
+ * JPEG q90 under CACHE_DIR/sources. Done once; a manifest records what was made from what.
+ */
+export const prepareSources = async (): Promise<{ dir: string; files: string[] }> => {
+  const dir = join(CACHE_DIR, 'sources');
+  const photos = await realPhotos();
+  const chosen: Photo[] = [];
+  const seen = new Set<string>();
+  for (const photo of [...photos].sort((a, b) => b.width * b.height - a.width * a.height)) {
+    const name = pictureName(photo);
+    if (seen.has(name)) continue;
+    seen.add(name);
+    chosen.push(photo);
+    if (chosen.length === SOURCE_COUNT) break;
+  }
+  if (chosen.length < SOURCE_COUNT) {
+    throw new HarnessError(`need ${SOURCE_COUNT} distinct photos, found ${chosen.length}`);
+  }
+  const wanted = chosen.map((p) => ({
+    from: p.path,
+    mtimeMs: statSync(p.path).mtimeMs,
+    file: `${pictureName(p).toLowerCase()}.jpg`,
+    size: `${SOURCE_WIDTH}x${SOURCE_HEIGHT}`,
+  }));
+  const manifestPath = join(dir, 'manifest.json');
+  const manifest = JSON.stringify(wanted, null, 2);
+  const files = wanted.map((w) => w.file);
+  if (
+    existsSync(manifestPath) &&
+    readFileSync(manifestPath, 'utf8') === manifest &&
+    files.every((f) => existsSync(join(dir, f)))
+  ) {
+    return { dir, files };
+  }
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  console.error(`bench: preparing ${files.length} ${SOURCE_WIDTH}x${SOURCE_HEIGHT} sources in ${dir}`);
+  for (const w of wanted) {
+    await sharp(w.from)
+      .rotate()
+      .resize(SOURCE_WIDTH, SOURCE_HEIGHT, { fit: 'cover' })
+      .jpeg({ quality: 90 })
+      .toFile(join(dir, w.file));
+  }
+  writeFileSync(manifestPath, manifest);
+  return { dir, files };
+};

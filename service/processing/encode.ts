@@ -1,0 +1,75 @@
+import type { Sharp } from 'sharp';
+import type { ProcessingConfig } from './config.ts';
+import type { OutputMeta } from './finalize.ts';
+import type { SaveFormat } from './formats.ts';
+import { scale } from './imath.ts';
+import type { RawImage } from './raw_image.ts';
+
+export interface EncodeInput {
+  img: RawImage;
+  format: SaveFormat;
+  quality: number;
+  cfg: ProcessingConfig;
+  meta: OutputMeta;
+  /** Set for an animated result: `img` holds the frames stacked. */
+  animation: { frameHeight: number; delay: number[]; loop: number } | undefined;
+}
+
+/** One encoder pass with imgproxy's encoder settings for the format. */
+export async function encode(e: EncodeInput): Promise<Buffer> {
+  const { cfg, quality, animation: a } = e;
+  let p: Sharp = e.img.sharp(a?.frameHeight);
+  if (Object.keys(e.meta.exif).length > 0) p = p.withExif({ IFD0: e.meta.exif });
+  if (e.meta.xmp) p = p.withXmp(e.meta.xmp);
+  if (e.meta.iccPath) p = p.withIccProfile(e.meta.iccPath);
+  const anim = a ? { loop: a.loop, delay: a.delay } : {};
+
+  switch (e.format) {
+    case 'jpeg':
+      p = p.jpeg({ quality, progressive: cfg.jpegProgressive });
+      break;
+    case 'png':
+      p = p.png({
+        progressive: cfg.pngInterlaced,
+        adaptiveFiltering: true,
+        compressionLevel: 6,
+        ...(cfg.pngQuantize ? { palette: true, colours: cfg.pngQuantizationColors } : {}),
+      });
+      break;
+    case 'webp':
+      p = p.webp({ quality, effort: cfg.webpEffort, preset: cfg.webpPreset, ...anim });
+      break;
+    case 'avif':
+      // imgproxy's speed (9 = fastest) is libheif's effort upside down.
+      p = p.avif({ quality, effort: 9 - cfg.avifSpeed, chromaSubsampling: '4:2:0' });
+      break;
+    case 'gif':
+      p = p.gif({ ...anim });
+      break;
+    case 'tiff':
+      p = p.tiff({ quality, compression: e.img.hasAlpha ? 'lzw' : 'jpeg' });
+      break;
+  }
+  return p.toBuffer();
+}
+
+/**
+ * Encodes with decreasing quality until the result fits `maxBytes` (imgproxy's approach:
+ * the step depends on how far off the last try was); gives the last try when the quality
+ * reaches 10 or below.
+ */
+export async function encodeToFit(
+  e: EncodeInput,
+  maxBytes: number,
+  signal: AbortSignal | undefined,
+): Promise<Buffer> {
+  let quality = e.quality;
+  for (;;) {
+    signal?.throwIfAborted();
+    const out = await encode({ ...e, quality });
+    if (out.length <= maxBytes || quality <= 10) return out;
+    const delta = out.length / maxBytes;
+    const next = delta > 3 ? scale(quality, 0.25) : delta > 1.5 ? scale(quality, 0.5) : scale(quality, 0.75);
+    quality = Math.max(1, Math.min(quality - 1, next));
+  }
+}

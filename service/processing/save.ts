@@ -1,0 +1,53 @@
+import type { ProcessingOptions } from '../url/options.ts';
+import type { ProcessingConfig } from './config.ts';
+import { type EncodeInput, encode, encodeToFit } from './encode.ts';
+import { outputMeta } from './finalize.ts';
+import { type SaveFormat, supportsQuality } from './formats.ts';
+import type { RawImage } from './raw_image.ts';
+import type { SourceHeader } from './source.ts';
+
+/** Default quality when neither the request nor the format's setting gives one (IMGPROXY_QUALITY's default). */
+const DEFAULT_QUALITY = 80;
+
+/**
+ * imgproxy's saveImage: AVIF needs 16x16 pixels (smaller results become PNG or JPEG), the
+ * quality is the request's, else the format's, else 80; with max_bytes, lossy formats are
+ * re-encoded until they fit.
+ */
+export async function saveImage(args: {
+  img: RawImage;
+  format: SaveFormat;
+  po: ProcessingOptions;
+  cfg: ProcessingConfig;
+  header: SourceHeader;
+  animation: EncodeInput['animation'];
+  signal: AbortSignal | undefined;
+  warnings: string[];
+}): Promise<{ data: Buffer; format: SaveFormat }> {
+  const { img, po, animation } = args;
+  const width = img.width;
+  const height = animation ? animation.frameHeight : img.height;
+
+  let format = args.format;
+  if (format === 'avif' && (width < 16 || height < 16)) {
+    format = img.hasAlpha ? 'png' : 'jpeg';
+    args.warnings.push(
+      `AVIF needs at least 16x16 pixels; the ${width}x${height} result is saved as ${format}`,
+    );
+  }
+
+  const input: EncodeInput = {
+    img,
+    format,
+    quality: po.quality || po.formatQuality[format] || DEFAULT_QUALITY,
+    cfg: args.cfg,
+    meta: await outputMeta(po, args.header, format),
+    animation,
+  };
+  args.signal?.throwIfAborted();
+  const data =
+    po.maxBytes > 0 && supportsQuality(format)
+      ? await encodeToFit(input, po.maxBytes, args.signal)
+      : await encode(input);
+  return { data, format };
+}

@@ -1,0 +1,97 @@
+/**
+ * The source layer: turns a source URL from an imgproxy URL into the bytes of the image.
+ *
+ *   fetch(raw) = IMGPROXY_BASE_URL → parse → IMGPROXY_ALLOWED_SOURCES → backend by scheme
+ *
+ * `raw` is the source exactly as the URL parser produced it: a plain source already
+ * percent-decoded once, a base64 source decoded from base64. Nothing here decodes it again
+ * except to undo the escaping this module adds itself (see local.ts for the whole story).
+ * Backends: local:// (when IMGPROXY_LOCAL_FILESYSTEM_ROOT is set), http(s):// (always), and
+ * whatever `extraBackends` add (s3://, gs://, abs:// later). A scheme no backend serves is a
+ * 404 whose log message names the variable that enables it.
+ */
+import { type AllowedSources, compileAllowedSources } from './allowed.ts';
+import type { SourcesConfig } from './config.ts';
+import { fetchCanceled, invalidSourceUrl, schemeNotEnabled, sourceNotAllowed } from './errors.ts';
+import { HttpBackend } from './http.ts';
+import { LocalBackend } from './local.ts';
+import type { FetchContext, SourceBackend, SourceImage } from './source.ts';
+
+export type { SourcesConfig } from './config.ts';
+export { defaultSourcesConfig, loadSourcesConfig, sourcesConfigWarnings } from './config.ts';
+export type { FetchContext, SourceBackend, SourceImage } from './source.ts';
+
+export interface Sources {
+  /** Fetches the source image; throws HttpErrors from sources/errors.ts. */
+  fetch(rawSourceUrl: string, ctx: FetchContext): Promise<SourceImage>;
+  /** Closes pooled connections; fetches after close are not supported. */
+  close(): Promise<void>;
+}
+
+export function createSources(cfg: SourcesConfig, extraBackends: readonly SourceBackend[] = []): Sources {
+  const allowed = compileAllowedSources(cfg.allowedSources);
+  const backends: SourceBackend[] = [
+    new HttpBackend({
+      timeout: cfg.downloadTimeout,
+      maxRedirects: cfg.maxRedirects,
+      userAgent: cfg.userAgent,
+      policy: {
+        allowLoopback: cfg.allowLoopbackSourceAddresses,
+        allowLinkLocal: cfg.allowLinkLocalSourceAddresses,
+        allowPrivate: cfg.allowPrivateSourceAddresses,
+      },
+      ignoreSslVerification: cfg.ignoreSslVerification,
+      allows: (url) => allowed.allows(url),
+    }),
+  ];
+  if (cfg.localFilesystemRoot !== '') backends.push(new LocalBackend({ root: cfg.localFilesystemRoot }));
+  backends.push(...extraBackends);
+
+  const byScheme = new Map<string, SourceBackend>();
+  for (const b of backends) for (const s of b.schemes) byScheme.set(s, b);
+
+  return {
+    async fetch(rawSourceUrl, ctx) {
+      const url = parseSourceUrl(withBaseUrl(rawSourceUrl, cfg.baseUrl));
+      checkAllowed(allowed, url);
+      const scheme = url.protocol.slice(0, -1);
+      const backend = byScheme.get(scheme);
+      if (backend === undefined) throw schemeNotEnabled(scheme);
+      if (ctx.signal.aborted) throw fetchCanceled(url.href);
+      return backend.fetch(url, ctx);
+    },
+    async close() {
+      await Promise.all(backends.map((b) => b.close?.()));
+    },
+  };
+}
+
+/** IMGPROXY_BASE_URL is prepended unless the source already starts with it (imgproxy ≥ 2.17). */
+export function withBaseUrl(raw: string, baseUrl: string): string {
+  if (baseUrl === '' || raw.startsWith(baseUrl)) return raw;
+  return baseUrl + raw;
+}
+
+/**
+ * Parses a source URL. http(s) sources are parsed as they are (the WHATWG parser normalises
+ * hosts, so `http://2130706433/` becomes `http://127.0.0.1/`). Other schemes get `%`, `?` and
+ * `#` escaped first, as imgproxy's EscapeURL does, so their path is taken literally: a key may
+ * contain those characters and a literal `%2e%2e` stays a name, not `..`.
+ */
+export function parseSourceUrl(raw: string): URL {
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(raw)?.[1]?.toLowerCase();
+  if (scheme === undefined) throw invalidSourceUrl(raw, 'no scheme (and no IMGPROXY_BASE_URL to prepend)');
+  const text =
+    scheme === 'http' || scheme === 'https'
+      ? raw
+      : raw.replaceAll('%', '%25').replaceAll('?', '%3F').replaceAll('#', '%23');
+  try {
+    return new URL(text);
+  } catch {
+    throw invalidSourceUrl(raw, 'does not parse as a URL');
+  }
+}
+
+function checkAllowed(allowed: AllowedSources, url: URL): void {
+  if (!allowed.allows(url)) throw sourceNotAllowed(url.href);
+}

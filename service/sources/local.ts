@@ -1,0 +1,190 @@
+/**
+ * local:///path — files under IMGPROXY_LOCAL_FILESYSTEM_ROOT (imgproxy's fetcher/transport/fs).
+ *
+ * Where percent-decoding happens, so that it happens exactly once:
+ * 1. The URL parser decodes a plain source once (imgproxy's `url.PathUnescape`); a base64 source
+ *    is not decoded at all. What reaches `Sources.fetch` is the literal path.
+ * 2. `Sources.fetch` escapes `%`, `?` and `#` of non-HTTP sources before `new URL()` (imgproxy's
+ *    `EscapeURL`), so the WHATWG parser cannot read a literal `%2e%2e` as `..`, nor cut the path
+ *    at `?` or `#`. It still resolves literal `.`/`..` segments against `/` and percent-encodes
+ *    spaces, NULs and non-ASCII.
+ * 3. Here, `localRelativePath` decodes `url.pathname` once, which undoes exactly step 2 and
+ *    the parser's own encoding: the result is the literal path of step 1.
+ * So `plain/local:///%2e%2e/x` is `..`, resolved by the URL parser to `/x`; `%252e%252e` is a
+ * file literally named `%2e%2e`. Neither can leave the root, and the resolved path is checked
+ * again anyway: the real path (symlinks followed) must be inside the root's real path.
+ * The host part of `local://host/path` is ignored, as imgproxy does.
+ */
+
+import { createHash } from 'node:crypto';
+import { constants, type Stats } from 'node:fs';
+import { type FileHandle, open, realpath, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { isHttpError } from '../errors.ts';
+import { fetchCanceled, sourceNotFound, sourceReadFailed, sourceTooBig } from './errors.ts';
+import type { FetchContext, SourceBackend, SourceImage } from './source.ts';
+
+/** Content types by extension (the processing layer sniffs the bytes; this is informational). */
+const MIME: Readonly<Record<string, string>> = {
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.jpe': 'image/jpeg',
+  '.png': 'image/png',
+  '.gif': 'image/gif',
+  '.webp': 'image/webp',
+  '.avif': 'image/avif',
+  '.heic': 'image/heic',
+  '.heif': 'image/heif',
+  '.svg': 'image/svg+xml',
+  '.tif': 'image/tiff',
+  '.tiff': 'image/tiff',
+  '.bmp': 'image/bmp',
+  '.ico': 'image/x-icon',
+  '.jxl': 'image/jxl',
+  '.pdf': 'application/pdf',
+};
+
+/**
+ * The path of a local:// URL relative to the root, decoded once, with `.`/`..` resolved
+ * against the root (so it can never start with `..`); undefined when it cannot name a file
+ * (NUL byte, malformed escape).
+ */
+export function localRelativePath(url: URL): string | undefined {
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(url.pathname);
+  } catch {
+    return undefined;
+  }
+  if (decoded.includes('\0')) return undefined;
+  // posix.normalize of an absolute path cannot climb above '/'.
+  return path.posix.normalize(`/${decoded}`).replace(/^\/+/, '');
+}
+
+export interface LocalBackendOptions {
+  /** IMGPROXY_LOCAL_FILESYSTEM_ROOT (must exist; config validation checks). */
+  root: string;
+}
+
+export class LocalBackend implements SourceBackend {
+  readonly schemes = ['local'] as const;
+  readonly #root: string;
+  #realRoot: Promise<string> | undefined;
+
+  constructor(opts: LocalBackendOptions) {
+    this.#root = path.resolve(opts.root);
+  }
+
+  async fetch(url: URL, ctx: FetchContext): Promise<SourceImage> {
+    const shown = url.href;
+    if (ctx.signal.aborted) throw fetchCanceled(shown);
+    const rel = localRelativePath(url);
+    if (rel === undefined) throw sourceNotFound(shown, 'path cannot name a file');
+    if (rel === '') throw sourceNotFound(shown, 'is the root directory');
+
+    const realRoot = await this.#resolveRoot(shown);
+    const candidate = path.join(realRoot, rel);
+    if (!inside(realRoot, candidate)) throw sourceNotFound(shown, 'escapes IMGPROXY_LOCAL_FILESYSTEM_ROOT');
+
+    let real: string;
+    let st: Stats;
+    try {
+      real = await realpath(candidate);
+      if (!inside(realRoot, real)) {
+        throw sourceNotFound(shown, 'resolves outside IMGPROXY_LOCAL_FILESYSTEM_ROOT');
+      }
+      st = await stat(real);
+    } catch (err) {
+      throw mapFsError(shown, err);
+    }
+    checkRegular(shown, st, ctx.maxBytes);
+
+    let fh: FileHandle | undefined;
+    try {
+      // O_NOFOLLOW: the last component was resolved above and must not have become a link since;
+      // O_NONBLOCK: never block on a FIFO swapped in after the stat.
+      fh = await open(real, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+      const fst = await fh.stat();
+      checkRegular(shown, fst, ctx.maxBytes);
+      const data = await readExactly(fh, fst.size, ctx.signal, shown);
+      const image: SourceImage = {
+        data,
+        lastModified: fst.mtime,
+        etag: etagOf(rel, fst),
+      };
+      const type = MIME[path.extname(real).toLowerCase()];
+      if (type !== undefined) image.contentType = type;
+      return image;
+    } catch (err) {
+      throw mapFsError(shown, err);
+    } finally {
+      await fh?.close();
+    }
+  }
+
+  /** The root's real path, resolved once; retried later if the root was missing. */
+  async #resolveRoot(shown: string): Promise<string> {
+    this.#realRoot ??= realpath(this.#root);
+    try {
+      return await this.#realRoot;
+    } catch (err) {
+      this.#realRoot = undefined;
+      throw sourceReadFailed(shown, err);
+    }
+  }
+}
+
+function inside(root: string, p: string): boolean {
+  return p === root || p.startsWith(root.endsWith(path.sep) ? root : root + path.sep);
+}
+
+function checkRegular(shown: string, st: Stats, maxBytes: number): void {
+  if (st.isDirectory()) throw sourceNotFound(shown, 'is a directory');
+  if (!st.isFile()) throw sourceNotFound(shown, 'is not a regular file');
+  if (maxBytes > 0 && st.size > maxBytes) throw sourceTooBig(shown, maxBytes, st.size);
+}
+
+/** Reads `size` bytes (the size at fstat time: a file growing meanwhile is cut there). */
+async function readExactly(
+  fh: FileHandle,
+  size: number,
+  signal: AbortSignal,
+  shown: string,
+): Promise<Buffer> {
+  const buf = Buffer.allocUnsafe(size);
+  let off = 0;
+  while (off < size) {
+    if (signal.aborted) throw fetchCanceled(shown);
+    const { bytesRead } = await fh.read(buf, off, Math.min(size - off, 1 << 20), off);
+    if (bytesRead === 0) break; // shrank meanwhile
+    off += bytesRead;
+  }
+  return off === size ? buf : buf.subarray(0, off);
+}
+
+function etagOf(rel: string, st: Stats): string {
+  const h = createHash('sha1').update(`${rel}\0${st.size}\0${st.mtimeMs}`).digest('base64url');
+  return `"${h.slice(0, 22)}"`;
+}
+
+function mapFsError(shown: string, err: unknown): Error {
+  if (isHttpError(err)) return err;
+  const code = (err as NodeJS.ErrnoException).code;
+  switch (code) {
+    case 'ENOENT':
+      return sourceNotFound(shown, 'does not exist');
+    case 'ENOTDIR':
+      return sourceNotFound(shown, 'a parent is not a directory');
+    case 'ELOOP':
+      return sourceNotFound(shown, 'symlink loop or symlink where a file was expected');
+    case 'EACCES':
+    case 'EPERM':
+      return sourceNotFound(shown, 'not readable by the server');
+    case 'ENAMETOOLONG':
+      return sourceNotFound(shown, 'name too long');
+    case 'EISDIR':
+      return sourceNotFound(shown, 'is a directory');
+    default:
+      return sourceReadFailed(shown, err);
+  }
+}

@@ -1,0 +1,167 @@
+/**
+ * Test support for source backends (imported by tests only, never by the server):
+ *
+ * - `sourceConformanceSuite(name, setup)`: the behaviour every backend must share, run once per
+ *   backend (local and http now; s3, gs, abs later) against a real store the harness sets up.
+ * - `startOrigin(handler)`: a real node:http origin on a loopback port that counts connections
+ *   and requests, for HTTP tests.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { HttpError } from '../errors.ts';
+import type { Sources } from './index.ts';
+import type { FetchContext } from './source.ts';
+
+export interface SourceHarness {
+  /** Sources with the backend under test enabled. */
+  sources: Sources;
+  /** Stores `data` under `key`: '/'-separated, may hold spaces, non-ASCII, `%`, `+`, `#`. */
+  put(key: string, data: Buffer, contentType?: string): Promise<void>;
+  /** The source URL for `key` exactly as the URL parser would hand it to `Sources.fetch`. */
+  url(key: string): string;
+  teardown(): Promise<void>;
+}
+
+export function ctx(maxBytes = 0, signal: AbortSignal = new AbortController().signal): FetchContext {
+  return { signal, maxBytes };
+}
+
+/** Asserts that `promise` rejects with an HttpError of this status (and kind, when given). */
+export async function rejectsWith(
+  promise: Promise<unknown>,
+  status: number,
+  kind?: string,
+): Promise<HttpError> {
+  try {
+    await promise;
+  } catch (err) {
+    assert.ok(err instanceof HttpError, `expected an HttpError, got ${String(err)}`);
+    assert.equal(err.status, status, `status of ${err.kind}: ${err.message}`);
+    if (kind !== undefined) assert.equal(err.kind, kind, err.message);
+    return err;
+  }
+  assert.fail(`expected a ${status} rejection, but the fetch succeeded`);
+}
+
+export function sourceConformanceSuite(name: string, setup: () => Promise<SourceHarness>): void {
+  describe(`source conformance: ${name}`, () => {
+    let h: SourceHarness;
+    const every = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+    const blob = Buffer.concat([every, randomBytes(64 * 1024 - 256)]);
+
+    before(async () => {
+      h = await setup();
+      await h.put('plain/blob.bin', blob);
+      await h.put('odd names/café 100% +1 #2.png', every);
+      await h.put('ct/picture.png', every, 'image/png');
+      await h.put('dir/inside.bin', every);
+      await h.put('empty.bin', Buffer.alloc(0));
+      for (let i = 0; i < 8; i++) await h.put(`many/${i}.bin`, Buffer.from(`object ${i}`));
+    });
+    after(async () => {
+      await h?.teardown();
+    });
+
+    test('fetch returns the exact bytes', async () => {
+      const img = await h.sources.fetch(h.url('plain/blob.bin'), ctx());
+      assert.equal(img.data.length, blob.length);
+      assert.ok(img.data.equals(blob), 'bytes differ');
+    });
+
+    test('keys with spaces, non-ASCII, %, + and # are found', async () => {
+      const img = await h.sources.fetch(h.url('odd names/café 100% +1 #2.png'), ctx());
+      assert.ok(img.data.equals(every));
+    });
+
+    test('a missing object is 404', async () => {
+      await rejectsWith(h.sources.fetch(h.url('plain/missing.bin'), ctx()), 404);
+    });
+
+    test('a prefix of other keys (a "directory") is 404', async () => {
+      await rejectsWith(h.sources.fetch(h.url('dir'), ctx()), 404);
+    });
+
+    test('an object larger than maxBytes is 422 "Source image file is too big"', async () => {
+      const err = await rejectsWith(
+        h.sources.fetch(h.url('plain/blob.bin'), ctx(blob.length - 1)),
+        422,
+        'source_too_big',
+      );
+      assert.equal(err.publicMessage, 'Source image file is too big');
+    });
+
+    test('an object of exactly maxBytes is fetched', async () => {
+      const img = await h.sources.fetch(h.url('plain/blob.bin'), ctx(blob.length));
+      assert.equal(img.data.length, blob.length);
+    });
+
+    test('the content type is passed on', async () => {
+      const img = await h.sources.fetch(h.url('ct/picture.png'), ctx());
+      assert.equal(img.contentType, 'image/png');
+    });
+
+    test('an empty object comes back as zero bytes', async () => {
+      const img = await h.sources.fetch(h.url('empty.bin'), ctx(10));
+      assert.equal(img.data.length, 0);
+    });
+
+    test('an already aborted fetch is 499', async () => {
+      const ac = new AbortController();
+      ac.abort();
+      await rejectsWith(h.sources.fetch(h.url('plain/blob.bin'), ctx(0, ac.signal)), 499, 'source_canceled');
+    });
+
+    test('concurrent fetches each get their own object', async () => {
+      const keys = Array.from({ length: 8 }, (_, i) => `many/${i}.bin`);
+      const got = await Promise.all(keys.map((k) => h.sources.fetch(h.url(k), ctx())));
+      assert.deepEqual(
+        got.map((g) => g.data.toString()),
+        keys.map((_, i) => `object ${i}`),
+      );
+    });
+  });
+}
+
+export interface Origin {
+  /** http://host:port + path (path starts with '/'). */
+  url(path: string): string;
+  port: number;
+  /** TCP connections accepted so far. */
+  connections: number;
+  /** Requests received so far (paths, in order). */
+  requests: string[];
+  close(): Promise<void>;
+}
+
+export type OriginHandler = (req: http.IncomingMessage, res: http.ServerResponse, origin: Origin) => void;
+
+/** A real HTTP origin listening on `host` (127.0.0.1 unless told). */
+export async function startOrigin(handler: OriginHandler, host = '127.0.0.1'): Promise<Origin> {
+  const sockets = new Set<Socket>();
+  const server = http.createServer();
+  const origin: Origin = {
+    url: (p) => `http://${host.includes(':') ? `[${host}]` : host}:${origin.port}${p}`,
+    port: 0,
+    connections: 0,
+    requests: [],
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+  server.on('connection', (s: Socket) => {
+    origin.connections++;
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  server.on('request', (req, res) => {
+    origin.requests.push(req.url ?? '');
+    handler(req, res, origin);
+  });
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
+  origin.port = (server.address() as AddressInfo).port;
+  return origin;
+}

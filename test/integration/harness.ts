@@ -1,0 +1,77 @@
+/**
+ * Starts the real server (the same startServer `tinycdn serve` uses) on a free loopback port,
+ * over a temporary local root, and an HTTP origin for source tests. Everything is torn down
+ * by `close()`.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type RunningServer, startServer } from '../../service/server/serve.ts';
+
+export interface TestServer {
+  base: string;
+  root: string;
+  server: RunningServer;
+  get(path: string, headers?: Record<string, string>, method?: string): Promise<Response>;
+  close(): Promise<void>;
+}
+
+export async function startTestServer(
+  files: Record<string, Buffer>,
+  env: Record<string, string> = {},
+): Promise<TestServer> {
+  const root = mkdtempSync(join(tmpdir(), 'tinycdn-root-'));
+  for (const [name, data] of Object.entries(files)) writeFileSync(join(root, name), data);
+  const server = await startServer({
+    IMGPROXY_BIND: '127.0.0.1:0',
+    IMGPROXY_LOCAL_FILESYSTEM_ROOT: root,
+    IMGPROXY_LOG_LEVEL: 'error',
+    ...env,
+  });
+  const base = server.address;
+  return {
+    base,
+    root,
+    server,
+    get: (path, headers = {}, method = 'GET') => fetch(`${base}${path}`, { headers, method }),
+    close: async () => {
+      await server.stop();
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
+
+export type OriginHandler = (req: IncomingMessage, res: ServerResponse) => void;
+
+export interface Origin {
+  base: string;
+  requests: string[];
+  close(): Promise<void>;
+}
+
+/** A real HTTP origin on 127.0.0.1: routes by path, records every request path. */
+export async function startOrigin(routes: Record<string, OriginHandler>): Promise<Origin> {
+  const requests: string[] = [];
+  const server = createServer((req, res) => {
+    requests.push(req.url ?? '');
+    const handler = routes[req.url ?? ''];
+    if (handler) handler(req, res);
+    else res.writeHead(404).end('not found');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    base: `http://127.0.0.1:${port}`,
+    requests,
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** Body of a response as a Buffer. */
+export const bytes = async (res: Response): Promise<Buffer> => Buffer.from(await res.arrayBuffer());
