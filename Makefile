@@ -11,7 +11,7 @@ NODE_TEST := node --test --test-reporter=spec --test-reporter-destination=stdout
 UNIT_TESTS := 'service/**/*.test.ts' 'cli/**/*.test.ts' 'test/helpers/*.test.ts'
 INTEGRATION_TESTS := 'test/integration/**/*.test.ts'
 
-.PHONY: run test deps photos lint typecheck unit integration bench format clean
+.PHONY: run test deps photos lint typecheck unit integration cluster bench format clean
 
 ## deps: npm packages (and Node 24 through the `node` package), reinstalled when the lock changes.
 # `npm install` rather than `npm ci`: the registry this project builds from lacks some of
@@ -31,8 +31,9 @@ photos:
 run: deps
 	node scripts/run-samples.ts
 
-## test: lint, type-check, then every test (unit, then integration over real sockets).
-test: deps photos lint typecheck unit integration
+## test: lint, type-check, then every test (unit, integration over real sockets, then
+## against a real Kubernetes control plane).
+test: deps photos lint typecheck unit integration cluster
 
 lint: deps
 	biome check .
@@ -45,6 +46,13 @@ unit: deps
 
 integration: deps photos
 	$(NODE_TEST) --test-concurrency=1 $(INTEGRATION_TESTS)
+
+## cluster: etcd, kube-apiserver and kube-controller-manager built from their Go modules
+## (about 15 minutes the first time, cached in ~/.cache/tinycdn afterwards) and the tests that
+## run against them. No kubelet runs here: pods are never started.
+cluster: deps
+	bash test/cluster/build.sh
+	$(NODE_TEST) --test-concurrency=1 'test/cluster/*.test.ts'
 
 ## bench: throughput and memory figures, measured side by side in one run (not a test).
 bench: deps photos

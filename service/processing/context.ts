@@ -6,7 +6,11 @@ import type { Watermark } from './watermark_image.ts';
 /** Reloads the source image, rendered or shrunk on load by `prescale` (1 = full size). */
 export interface SourceLoader {
   readonly format: ImageFormat;
-  load(prescale: number): Promise<Img>;
+  /**
+   * Decodes scaled by `prescale`. A raster loader given `exact` decodes straight to that size
+   * instead (one resize pass instead of two, when nothing runs between load and scale).
+   */
+  load(prescale: number, exact?: { width: number; height: number }): Promise<Img>;
 }
 
 /**

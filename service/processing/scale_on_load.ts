@@ -41,9 +41,20 @@ export async function scaleOnLoad(ctx: PipelineContext): Promise<void> {
     return;
   }
 
-  ctx.img = await source.load(prescale);
-
   const swap = (ctx.angle + ctx.po.rotate) % 180 !== 0;
+  // Nothing runs between this load and the scale step unless there is a crop: then decode
+  // straight to the final size. Shrinking to imgproxy's intermediate size and resizing again
+  // would cost a second full pass over the pixels for the same result.
+  const direct = !ctx.isVector && ctx.cropWidth === 0 && ctx.cropHeight === 0;
+  const stored = ctx.img;
+  const exact = direct
+    ? {
+        width: Math.max(1, scale(stored.width, swap ? ctx.hscale : ctx.wscale)),
+        height: Math.max(1, scale(stored.height, swap ? ctx.wscale : ctx.hscale)),
+      }
+    : undefined;
+  ctx.img = await source.load(prescale, exact);
+
   const newWidth = swap ? ctx.img.height : ctx.img.width;
   const newHeight = swap ? ctx.img.width : ctx.img.height;
 

@@ -131,12 +131,12 @@ async function openWithSharp(
     isVector: false,
     loader: {
       format,
-      load: (prescale) => {
+      load: (prescale, exact) => {
         const p = sharp(data, opts(1));
-        if (prescale === 1) return decode(p, 1);
+        if (prescale === 1 && exact === undefined) return decode(p, 1);
         // sharp shrinks JPEG/WebP while decoding when the resize is the only operation.
-        const w = Math.max(1, round(header.width * prescale));
-        const h = Math.max(1, round(header.height * prescale));
+        const w = exact?.width ?? Math.max(1, round(header.width * prescale));
+        const h = exact?.height ?? Math.max(1, round(header.height * prescale));
         return decode(p.resize(w, h, { fit: 'fill' }), 1);
       },
     },

@@ -46,7 +46,7 @@ export interface RunningServer {
 
 export async function startServer(env: Env): Promise<RunningServer> {
   const cfg = loadConfig(env);
-  configureSharp(cfg.server.workers);
+  const sharpSetup = configureSharp(cfg.server.workers);
   const processor = await createProcessor(cfg.processing);
   const sources = createSources(cfg.sources);
   const state: AppState = { ready: true };
@@ -61,7 +61,9 @@ export async function startServer(env: Env): Promise<RunningServer> {
   if (cfg.server.maxClients > 0) {
     app.server.maxConnections = cfg.server.maxClients;
   }
-  for (const warning of sourcesConfigWarnings(cfg.sources)) app.log.warn({ config: true }, warning);
+  for (const warning of [...sourcesConfigWarnings(cfg.sources), ...sharpSetup.warnings]) {
+    app.log.warn({ config: true }, warning);
+  }
   const address = await app.listen({ host: cfg.server.host, port: cfg.server.port });
 
   let stopping: Promise<void> | undefined;

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { type Env, EnvReader } from '../env.ts';
 import { applyOptions, isKnownOption, type UrlOption } from './apply.ts';
-import { formatByName, isOutputFormat } from './formats.ts';
+import { formatByName, isOutputFormat, OUTPUT_FORMAT_LIST } from './formats.ts';
 import { defaultProcessingOptions, type OutputFormat, type ProcessingOptions } from './options.ts';
 import type { SignatureConfig, SigningPair } from './signature.ts';
 
@@ -88,26 +88,34 @@ function loadPresets(r: EnvReader, separator: string): Map<string, UrlOption[]> 
   return presets;
 }
 
-/** IMGPROXY_FORMAT_QUALITY=webp=79,avif=63 */
-function loadFormatQuality(r: EnvReader): Partial<Record<OutputFormat, number>> {
-  const out: Partial<Record<OutputFormat, number>> = { webp: 79, avif: 63 };
+/**
+ * Per-format default quality, with imgproxy's precedence folded in: IMGPROXY_QUALITY for
+ * every format, then the built-in webp=79/avif=63, then IMGPROXY_FORMAT_QUALITY. A URL's
+ * `format_quality` merges over this and its `quality` (options.quality) wins over all of it.
+ */
+function loadFormatQuality(r: EnvReader, quality: number): Partial<Record<OutputFormat, number>> {
+  const out: Partial<Record<OutputFormat, number>> = {};
+  for (const f of OUTPUT_FORMAT_LIST) if (f !== 'svg') out[f] = quality;
+  out.webp = 79;
+  out.avif = 63;
   for (const entry of r.list('IMGPROXY_FORMAT_QUALITY')) {
     const [name = '', q = ''] = entry.split('=').map((s) => s.trim());
     const f = formatByName(name);
-    const quality = /^\d+$/.test(q) ? Number(q) : Number.NaN;
-    if (f === undefined || !isOutputFormat(f))
+    const value = /^\d+$/.test(q) ? Number(q) : Number.NaN;
+    if (f === undefined || !isOutputFormat(f)) {
       r.problem('IMGPROXY_FORMAT_QUALITY', `unknown format ${JSON.stringify(name)}`);
-    else if (!(quality >= 1 && quality <= 100))
+    } else if (!(value >= 1 && value <= 100)) {
       r.problem('IMGPROXY_FORMAT_QUALITY', `quality for ${name} must be 1-100, got ${JSON.stringify(q)}`);
-    else out[f] = quality;
+    } else out[f] = value;
   }
   return out;
 }
 
 function loadDefaults(r: EnvReader): ProcessingOptions {
   const o = defaultProcessingOptions();
-  o.quality = r.int('IMGPROXY_QUALITY', 80, { min: 1, max: 100 });
-  o.formatQuality = loadFormatQuality(r);
+  // options.quality stays 0 (unset) unless the URL says `q:`; the configured default
+  // quality lives in formatQuality so that per-format settings can win over it.
+  o.formatQuality = loadFormatQuality(r, r.int('IMGPROXY_QUALITY', 80, { min: 1, max: 100 }));
   o.autoRotate = r.bool('IMGPROXY_AUTO_ROTATE', true);
   o.stripMetadata = r.bool('IMGPROXY_STRIP_METADATA', true);
   o.keepCopyright = r.bool('IMGPROXY_KEEP_COPYRIGHT', true);

@@ -106,7 +106,8 @@ export interface ProcessingOptions {
   keepCopyright: boolean;
   stripColorProfile: boolean;
   enforceThumbnail: boolean;
-  quality: number; // 0 = use format quality / default
+  /** The URL's `quality`; 0 = not given: use formatQuality[format] (which holds IMGPROXY_QUALITY as the fallback). */
+  quality: number;
   formatQuality: Partial<Record<OutputFormat, number>>;
   maxBytes: number; // 0 = off
   /** Asked for by the URL (`format` option or extension); undefined = negotiate / keep source format. */

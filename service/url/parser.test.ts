@@ -195,7 +195,9 @@ describe('URL parser: options', () => {
   });
 
   it('format_quality merges with the configured defaults', () => {
-    assert.deepEqual(opts('fq:jpeg:70:webp:60').formatQuality, { webp: 60, avif: 63, jpeg: 70 });
+    const fq = opts('fq:jpeg:70:webp:60').formatQuality;
+    assert.deepEqual(fq, { jpeg: 70, png: 80, webp: 60, avif: 63, gif: 80, tiff: 80 });
+    assert.equal(opts('fq:jpeg:70').quality, 0, 'the URL quality stays unset');
   });
 
   it('later options override earlier ones', () => {

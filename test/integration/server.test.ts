@@ -128,6 +128,14 @@ describe('server over a real socket', () => {
     assert.equal(res.headers.get('vary'), null, 'no Vary: Accept when the answer does not depend on it');
   });
 
+  it('encodes with the per-format default quality (WebP 79) unless the URL sets q', async () => {
+    const get = async (opts: string) => bytes(await s.get(`/insecure/${opts}/plain/local:///photo.jpg`));
+    const byDefault = await get('rs:fit:200:200/f:webp');
+    assert.deepEqual(byDefault, await get('rs:fit:200:200/f:webp/q:79'));
+    assert.notDeepEqual(byDefault, await get('rs:fit:200:200/f:webp/q:80'));
+    assert.deepEqual(await get('rs:fit:200:200/f:webp/fq:webp:50'), await get('rs:fit:200:200/f:webp/q:50'));
+  });
+
   it('names the file and makes it an attachment on request', async () => {
     const res = await s.get('/insecure/fn:holiday/att:1/f:webp/plain/local:///small.jpg');
     assert.equal(res.headers.get('content-disposition'), 'attachment; filename="holiday.webp"');
