@@ -37,6 +37,7 @@ test: deps photos lint typecheck unit integration cluster
 
 lint: deps
 	biome check .
+	node operator/api/generate.ts --check
 
 typecheck: deps
 	tsc -p tsconfig.json

@@ -1,0 +1,62 @@
+/** The ImageProxy CustomResourceDefinition, generated from the API definition in v1alpha1.ts. */
+import { toOpenApi } from './schema.ts';
+import { GROUP, ImageProxySpec, ImageProxyStatus, KIND, PLURAL, VERSION } from './v1alpha1.ts';
+
+export function imageProxyCrd(): Record<string, unknown> {
+  return {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: {
+      name: `${PLURAL}.${GROUP}`,
+      labels: { 'app.kubernetes.io/name': 'tinycdn', 'app.kubernetes.io/component': 'crd' },
+    },
+    spec: {
+      group: GROUP,
+      scope: 'Namespaced',
+      names: {
+        kind: KIND,
+        listKind: `${KIND}List`,
+        plural: PLURAL,
+        singular: KIND.toLowerCase(),
+        shortNames: ['ipx'],
+        categories: ['tinycdn'],
+      },
+      versions: [
+        {
+          name: VERSION,
+          served: true,
+          storage: true,
+          subresources: {
+            status: {},
+            scale: {
+              specReplicasPath: '.spec.replicas',
+              statusReplicasPath: '.status.replicas',
+              labelSelectorPath: '.status.selector',
+            },
+          },
+          additionalPrinterColumns: [
+            { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status' },
+            { name: 'Replicas', type: 'integer', jsonPath: '.status.readyReplicas' },
+            { name: 'URL', type: 'string', jsonPath: '.status.url' },
+            { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+          ],
+          schema: {
+            openAPIV3Schema: {
+              type: 'object',
+              description:
+                'ImageProxy is a tinycdn image service: imgproxy-compatible transform pods with an nginx cache in front.',
+              required: ['spec'],
+              properties: {
+                apiVersion: { type: 'string', description: 'APIVersion of this object.' },
+                kind: { type: 'string', description: 'Kind of this object.' },
+                metadata: { type: 'object' },
+                spec: toOpenApi(ImageProxySpec),
+                status: toOpenApi(ImageProxyStatus),
+              },
+            },
+          },
+        },
+      ],
+    },
+  };
+}
