@@ -57,7 +57,7 @@ export function resolveImageProxy(doc: unknown): ImageProxy {
     apiVersion: API_VERSION,
     kind: KIND,
     metadata: {
-      ...(obj.metadata as ImageProxy['metadata']),
+      ...(obj.metadata as Partial<ImageProxy['metadata']> | undefined),
       name: name as string,
       namespace: namespace as string,
     },
