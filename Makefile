@@ -11,7 +11,7 @@ NODE_TEST := node --test --test-reporter=spec --test-reporter-destination=stdout
 UNIT_TESTS := 'service/**/*.test.ts' 'cli/**/*.test.ts' 'test/helpers/*.test.ts'
 INTEGRATION_TESTS := 'test/integration/**/*.test.ts'
 
-.PHONY: run test deps photos lint typecheck unit integration cluster bench format clean
+.PHONY: run test deps photos system-deps lint typecheck unit integration cluster bench format clean
 
 ## deps: npm packages (and Node 24 through the `node` package), reinstalled when the lock changes.
 # `npm install` rather than `npm ci`: the registry this project builds from lacks some of
@@ -27,13 +27,17 @@ node_modules/.installed: package.json package-lock.json
 photos:
 	bash test/fixtures/photos.sh
 
+## system-deps: Debian programs the tests and the benchmark run for real (nginx, wrk).
+system-deps:
+	bash test/fixtures/apt.sh nginx=nginx wrk=wrk
+
 ## run: start the server on 127.0.0.1:8080 over the bundled sample images, printing example URLs.
 run: deps
 	node scripts/run-samples.ts
 
 ## test: lint, type-check, then every test (unit, integration over real sockets, then
 ## against a real Kubernetes control plane).
-test: deps photos lint typecheck unit integration cluster
+test: deps photos system-deps lint typecheck unit integration cluster
 
 lint: deps
 	biome check .
@@ -42,10 +46,10 @@ lint: deps
 typecheck: deps
 	tsc -p tsconfig.json
 
-unit: deps
+unit: deps system-deps
 	$(NODE_TEST) $(UNIT_TESTS)
 
-integration: deps photos
+integration: deps photos system-deps
 	$(NODE_TEST) --test-concurrency=1 $(INTEGRATION_TESTS)
 
 ## cluster: etcd, kube-apiserver and kube-controller-manager built from their Go modules
@@ -56,7 +60,7 @@ cluster: deps
 	$(NODE_TEST) --test-concurrency=1 'test/cluster/*.test.ts'
 
 ## bench: throughput and memory figures, measured side by side in one run (not a test).
-bench: deps photos
+bench: deps photos system-deps
 	node bench/run.ts
 
 format: deps
