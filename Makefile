@@ -8,7 +8,7 @@ SHELL := /bin/bash
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
 NODE_TEST := node --test --test-reporter=spec --test-reporter-destination=stdout
-UNIT_TESTS := 'service/**/*.test.ts' 'cli/**/*.test.ts' 'test/helpers/*.test.ts'
+UNIT_TESTS := 'service/**/*.test.ts' 'operator/**/*.test.ts' 'cli/**/*.test.ts' 'test/helpers/*.test.ts'
 INTEGRATION_TESTS := 'test/integration/**/*.test.ts'
 
 .PHONY: run test deps photos system-deps lint typecheck unit integration cluster bench format clean
@@ -42,6 +42,7 @@ test: deps photos system-deps lint typecheck unit integration cluster
 lint: deps
 	biome check .
 	node operator/api/generate.ts --check
+	node operator/rbac-generate.ts --check
 
 typecheck: deps
 	tsc -p tsconfig.json
@@ -57,7 +58,7 @@ integration: deps photos system-deps
 ## run against them. No kubelet runs here: pods are never started.
 cluster: deps
 	bash test/cluster/build.sh
-	$(NODE_TEST) --test-concurrency=1 'test/cluster/*.test.ts'
+	$(NODE_TEST) --test-concurrency=1 'test/cluster/*.test.ts' 'test/chart/*.test.ts'
 
 ## bench: throughput and memory figures, measured side by side in one run (not a test).
 bench: deps photos system-deps
