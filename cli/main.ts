@@ -1,4 +1,4 @@
-/** The one CLI: `tinycdn serve | sign`. Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error. */
+/** The one CLI: `tinycdn serve | sign | render`. Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error. */
 import { ConfigError } from '../service/env.ts';
 import { signCommand, signUsage } from './sign.ts';
 import { UsageError } from './usage.ts';
@@ -8,13 +8,32 @@ const usage = `Usage: tinycdn <command> [options]
 Commands:
   serve        start the image server, configured by IMGPROXY_* environment variables
   sign PATH    print PATH signed with IMGPROXY_KEY/IMGPROXY_SALT (or --key/--salt)
+  render -f F  print what the operator would apply for the ImageProxy in file F, as YAML
 
 Run 'tinycdn <command> --help' for details.`;
+
+/**
+ * operator/api/defaults.ts's InvalidImageProxyError (`render`), recognised by name: importing
+ * the class here would load the API schema and ajv for every command.
+ */
+function isInvalidImageProxy(err: unknown): err is Error & { problems: string[] } {
+  return (
+    err instanceof Error &&
+    err.name === 'InvalidImageProxyError' &&
+    Array.isArray((err as { problems?: unknown }).problems)
+  );
+}
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (rest.includes('--help') || rest.includes('-h')) {
-    process.stdout.write(`${command === 'sign' ? signUsage : usage}\n`);
+    const help =
+      command === 'sign'
+        ? signUsage
+        : command === 'render'
+          ? (await import('./render.ts')).renderUsage
+          : usage;
+    process.stdout.write(`${help}\n`);
     return 0;
   }
   switch (command) {
@@ -25,6 +44,10 @@ async function main(argv: string[]): Promise<number> {
       return -1; // keeps running until a signal
     case 'sign':
       process.stdout.write(`${signCommand(rest, process.env)}\n`);
+      return 0;
+    case 'render':
+      // Loaded lazily: the API schema and ajv are not needed by `serve` or `sign`.
+      process.stdout.write((await import('./render.ts')).renderCommand(rest));
       return 0;
     case undefined:
     case 'help':
@@ -45,7 +68,7 @@ main(process.argv.slice(2)).then(
     if (err instanceof UsageError) {
       process.stderr.write(`tinycdn: ${err.message}\n\n${err.usage}\n`);
       process.exitCode = 2;
-    } else if (err instanceof ConfigError) {
+    } else if (err instanceof ConfigError || isInvalidImageProxy(err)) {
       process.stderr.write(`tinycdn: ${err.message}\n`);
       process.exitCode = 2;
     } else {

@@ -1,0 +1,276 @@
+/**
+ * The Deployment: one pod with the transform server (`tinycdn`) and, when the cache is on, the
+ * nginx cache sidecar (`cache`) in front of it. Pod Security Standards "restricted" on the pod
+ * and both containers; a hash of everything the pod reads at start-up (ConfigMap, env, the
+ * signing Secret's checksum) on the pod template, so any change to them rolls the pods.
+ */
+import { createHash } from 'node:crypto';
+import type { ImageProxy, ImageProxySpec } from '../api/v1alpha1.ts';
+import { byKey, type EnvVar, hasPresets, serviceTimeouts } from './env.ts';
+import {
+  APP_CONTAINER,
+  APP_PORT,
+  APP_PORT_NAME,
+  APP_UID,
+  CACHE_CONTAINER,
+  CONFIG_HASH_ANNOTATION,
+  CONFIG_KEYS,
+  childLabels,
+  childMeta,
+  configMapName,
+  deploymentName,
+  HTTP_PORT,
+  HTTP_PORT_NAME,
+  METRICS_PORT,
+  METRICS_PORT_NAME,
+  NGINX_UID,
+  PATHS,
+  selectorLabels,
+} from './meta.ts';
+import { NGINX_PID, upstreamTimeoutSeconds } from './nginx.ts';
+import { mebibytes, parseBytes } from './quantity.ts';
+import type { KubeObject } from './types.ts';
+
+/** What the Deployment is built from besides the ImageProxy: the rendered config and env. */
+export interface DeploymentParts {
+  /** The ConfigMap's data, exactly as applied. */
+  configData: Record<string, string>;
+  /** The `tinycdn` container's environment. */
+  env: EnvVar[];
+  /** Digest of the signing Secret's key and salt (BuildInput.signingSecretChecksum). */
+  signingSecretChecksum?: string;
+}
+
+/**
+ * Seconds between a pod being marked for deletion and nginx stopping to accept connections:
+ * time for the endpoint removal to reach every kube-proxy and load balancer.
+ */
+export const NGINX_DRAIN_SECONDS = 5;
+/** The service stops accepting a little after nginx did, so nginx never meets a closed port. */
+const APP_DRAIN_AFTER_NGINX_SECONDS = 3;
+/** Slack on top of the longest shutdown path before the kubelet kills what is left. */
+const GRACE_MARGIN_SECONDS = 5;
+
+/** Extra cache volume on top of max_size: nginx's cache manager lets the cache overshoot between passes. */
+const CACHE_VOLUME_HEADROOM = 1.25;
+
+/**
+ * sha256 over the ConfigMap data, the env and the Secret checksum, in a canonical form (keys
+ * sorted): equal inputs give equal hashes whatever order a map arrived in.
+ */
+export function configHash(parts: DeploymentParts): string {
+  const data = Object.fromEntries(Object.entries(parts.configData).sort(byKey));
+  const canonical = JSON.stringify({
+    data,
+    env: parts.env.map((e) => [e.name, e.value ?? null, e.valueFrom ?? null]),
+    signingSecret: parts.signingSecretChecksum ?? null,
+  });
+  return createHash('sha256').update(canonical).digest('hex');
+}
+
+/** The pod's shutdown timing: preStop delays and the grace period that covers them. */
+export function shutdownTiming(spec: ImageProxySpec): {
+  appPreStopSeconds: number;
+  nginxPreStopSeconds: number;
+  terminationGracePeriodSeconds: number;
+} {
+  const { gracefulStop } = serviceTimeouts(spec);
+  const cache = spec.cache.enabled;
+  const appPreStopSeconds = cache ? NGINX_DRAIN_SECONDS + APP_DRAIN_AFTER_NGINX_SECONDS : NGINX_DRAIN_SECONDS;
+  // nginx, after its drain delay, waits for in-flight requests at most its upstream timeout.
+  const nginxPath = cache ? NGINX_DRAIN_SECONDS + upstreamTimeoutSeconds(spec) : 0;
+  const appPath = appPreStopSeconds + gracefulStop;
+  return {
+    appPreStopSeconds,
+    nginxPreStopSeconds: NGINX_DRAIN_SECONDS,
+    terminationGracePeriodSeconds: Math.max(appPath, nginxPath) + GRACE_MARGIN_SECONDS,
+  };
+}
+
+const restricted = (uid: number) => ({
+  runAsNonRoot: true,
+  runAsUser: uid,
+  runAsGroup: uid,
+  allowPrivilegeEscalation: false,
+  readOnlyRootFilesystem: true,
+  capabilities: { drop: ['ALL'] },
+  seccompProfile: { type: 'RuntimeDefault' },
+});
+
+const VOLUMES = {
+  config: 'config',
+  appTmp: 'tmp',
+  nginxTmp: 'cache-tmp',
+  cache: 'cache',
+  images: 'images',
+} as const;
+
+export function buildDeployment(ip: ImageProxy, parts: DeploymentParts): KubeObject {
+  const { spec } = ip;
+  const timing = shutdownTiming(spec);
+  const containers = [appContainer(ip, parts.env, timing.appPreStopSeconds)];
+  if (spec.cache.enabled) containers.push(cacheContainer(spec, timing.nginxPreStopSeconds));
+
+  const podSpec: Record<string, unknown> = {
+    // The pod never talks to the API server; no token, no service-link variables (a Service
+    // named like `imgproxy` would otherwise inject IMGPROXY_PORT and friends).
+    automountServiceAccountToken: false,
+    enableServiceLinks: false,
+    terminationGracePeriodSeconds: timing.terminationGracePeriodSeconds,
+    securityContext: {
+      runAsNonRoot: true,
+      seccompProfile: { type: 'RuntimeDefault' },
+      // A volume claim is root-owned unless the group owns it; emptyDirs are world-writable.
+      ...(spec.cache.enabled && spec.cache.storage.ephemeral !== undefined
+        ? { fsGroup: NGINX_UID, fsGroupChangePolicy: 'OnRootMismatch' }
+        : {}),
+    },
+    containers,
+    volumes: volumes(ip),
+    ...optional('nodeSelector', spec.nodeSelector),
+    ...optional('tolerations', spec.tolerations),
+    ...optional('affinity', spec.affinity),
+    ...optional('topologySpreadConstraints', spec.topologySpreadConstraints),
+  };
+
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: childMeta(ip, deploymentName(ip)),
+    spec: {
+      // With autoscaling the HPA owns the replica count: applying one would fight it.
+      ...(spec.autoscaling.enabled ? {} : { replicas: spec.replicas }),
+      selector: { matchLabels: selectorLabels(ip) },
+      // Never below the wanted count during a rollout: a new pod starts with a cold cache.
+      strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: '25%' } },
+      template: {
+        metadata: {
+          // spec.podLabels first: they cannot override the selector or the child labels.
+          labels: { ...spec.podLabels, ...childLabels(ip) },
+          annotations: {
+            ...spec.podAnnotations,
+            'kubectl.kubernetes.io/default-container': APP_CONTAINER,
+            [CONFIG_HASH_ANNOTATION]: configHash(parts),
+          },
+        },
+        spec: podSpec,
+      },
+    },
+  };
+}
+
+function appContainer(ip: ImageProxy, env: EnvVar[], preStopSeconds: number): Record<string, unknown> {
+  const { spec } = ip;
+  const mounts: Array<Record<string, unknown>> = [{ name: VOLUMES.appTmp, mountPath: PATHS.tmp }];
+  if (hasPresets(spec)) mounts.push({ name: VOLUMES.config, mountPath: PATHS.config, readOnly: true });
+  if (spec.sources.local !== undefined) {
+    mounts.push({ name: VOLUMES.images, mountPath: PATHS.localImages, readOnly: true });
+  }
+  const http = (path: string) => ({ httpGet: { path, port: APP_PORT_NAME } });
+  return {
+    name: APP_CONTAINER,
+    image: spec.image,
+    imagePullPolicy: spec.imagePullPolicy,
+    args: ['serve'],
+    ports: [
+      { name: APP_PORT_NAME, containerPort: APP_PORT, protocol: 'TCP' },
+      { name: METRICS_PORT_NAME, containerPort: METRICS_PORT, protocol: 'TCP' },
+    ],
+    env,
+    ...optional('resources', nonEmpty(spec.resources)),
+    startupProbe: { ...http('/health'), periodSeconds: 2, timeoutSeconds: 2, failureThreshold: 30 },
+    livenessProbe: { ...http('/health'), periodSeconds: 10, timeoutSeconds: 2, failureThreshold: 3 },
+    // /ready fails the moment the server receives SIGTERM, so the pod leaves the Service at once.
+    readinessProbe: { ...http('/ready'), periodSeconds: 5, timeoutSeconds: 2, failureThreshold: 2 },
+    lifecycle: { preStop: { exec: { command: ['sleep', String(preStopSeconds)] } } },
+    securityContext: restricted(APP_UID),
+    volumeMounts: mounts,
+  };
+}
+
+function cacheContainer(spec: ImageProxySpec, drainSeconds: number): Record<string, unknown> {
+  const conf = `${PATHS.config}/${CONFIG_KEYS.nginx}`;
+  // Let endpoint removal spread, then a graceful quit (in-flight requests finish), and wait
+  // for nginx to be gone before the kubelet's SIGTERM (a fast shutdown) can cut anything.
+  const preStop = `sleep ${drainSeconds}; nginx -c ${conf} -e stderr -s quit; while [ -e ${NGINX_PID} ]; do sleep 1; done`;
+  return {
+    name: CACHE_CONTAINER,
+    image: spec.cache.image,
+    imagePullPolicy: spec.imagePullPolicy,
+    // The image's entrypoint scripts rewrite /etc/nginx: skipped, nginx reads our file only.
+    command: ['nginx', '-c', conf, '-e', 'stderr'],
+    ports: [{ name: HTTP_PORT_NAME, containerPort: HTTP_PORT, protocol: 'TCP' }],
+    resources: nonEmpty(spec.cache.resources) ?? { requests: { cpu: '50m', memory: '64Mi' } },
+    // /ready is proxied to the service: the pod is ready when both answer.
+    readinessProbe: {
+      httpGet: { path: '/ready', port: HTTP_PORT_NAME },
+      periodSeconds: 5,
+      timeoutSeconds: 2,
+      failureThreshold: 2,
+    },
+    // Liveness is nginx's own: a sick service must not get nginx restarted.
+    livenessProbe: {
+      tcpSocket: { port: HTTP_PORT_NAME },
+      periodSeconds: 10,
+      timeoutSeconds: 2,
+      failureThreshold: 3,
+    },
+    lifecycle: { preStop: { exec: { command: ['/bin/sh', '-c', preStop] } } },
+    securityContext: restricted(NGINX_UID),
+    volumeMounts: [
+      { name: VOLUMES.config, mountPath: PATHS.config, readOnly: true },
+      { name: VOLUMES.nginxTmp, mountPath: PATHS.tmp },
+      { name: VOLUMES.cache, mountPath: PATHS.cache },
+    ],
+  };
+}
+
+function volumes(ip: ImageProxy): Array<Record<string, unknown>> {
+  const { spec } = ip;
+  const out: Array<Record<string, unknown>> = [{ name: VOLUMES.appTmp, emptyDir: {} }];
+  if (spec.cache.enabled || hasPresets(spec)) {
+    out.push({ name: VOLUMES.config, configMap: { name: configMapName(ip) } });
+  }
+  if (spec.cache.enabled) {
+    out.push({ name: VOLUMES.nginxTmp, emptyDir: {} }, { name: VOLUMES.cache, ...cacheVolume(ip) });
+  }
+  if (spec.sources.local !== undefined) {
+    out.push({ ...(spec.sources.local.volume as Record<string, unknown>), name: VOLUMES.images });
+  }
+  return out;
+}
+
+/** The cache volume source: a sized emptyDir (default), or a per-pod generic ephemeral claim. */
+export function cacheVolume(ip: ImageProxy): Record<string, unknown> {
+  const { storage, size } = ip.spec.cache;
+  if (storage.ephemeral !== undefined) {
+    const e = storage.ephemeral;
+    return {
+      ephemeral: {
+        volumeClaimTemplate: {
+          metadata: { labels: childLabels(ip) },
+          spec: {
+            accessModes: ['ReadWriteOnce'],
+            ...(e.storageClassName !== undefined ? { storageClassName: e.storageClassName } : {}),
+            resources: { requests: { storage: e.size } },
+          },
+        },
+      },
+    };
+  }
+  const emptyDir = storage.emptyDir ?? {};
+  return {
+    emptyDir: {
+      ...(emptyDir.medium ? { medium: emptyDir.medium } : {}),
+      sizeLimit: emptyDir.sizeLimit ?? mebibytes(parseBytes(size) * CACHE_VOLUME_HEADROOM),
+    },
+  };
+}
+
+function optional<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {
+  return value === undefined ? {} : ({ [key]: value } as Record<K, V>);
+}
+
+function nonEmpty<T extends object>(value: T | undefined): T | undefined {
+  return value !== undefined && Object.keys(value).length > 0 ? value : undefined;
+}

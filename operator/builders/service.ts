@@ -1,0 +1,47 @@
+/**
+ * The Service in front of the pods: port `http` to nginx (or straight to the service's `app`
+ * port when the cache is off) and, when monitoring is on, port `metrics` for the ServiceMonitor.
+ */
+import type { ImageProxy } from '../api/v1alpha1.ts';
+import {
+  APP_PORT_NAME,
+  childMeta,
+  deploymentName,
+  HTTP_PORT_NAME,
+  METRICS_PORT,
+  METRICS_PORT_NAME,
+  selectorLabels,
+} from './meta.ts';
+import type { KubeObject } from './types.ts';
+
+export function buildService(ip: ImageProxy): KubeObject {
+  const { spec } = ip;
+  const ports: Array<Record<string, unknown>> = [
+    {
+      name: HTTP_PORT_NAME,
+      port: spec.service.port,
+      targetPort: spec.cache.enabled ? HTTP_PORT_NAME : APP_PORT_NAME,
+      protocol: 'TCP',
+    },
+  ];
+  if (spec.monitoring.enabled) {
+    ports.push({
+      name: METRICS_PORT_NAME,
+      port: METRICS_PORT,
+      targetPort: METRICS_PORT_NAME,
+      protocol: 'TCP',
+    });
+  }
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: childMeta(ip, deploymentName(ip), spec.service.annotations),
+    spec: { type: spec.service.type, selector: selectorLabels(ip), ports },
+  };
+}
+
+/** The in-cluster URL of the Service (for the status). */
+export function serviceUrl(ip: ImageProxy): string {
+  const port = ip.spec.service.port === 80 ? '' : `:${ip.spec.service.port}`;
+  return `http://${deploymentName(ip)}.${ip.metadata.namespace}.svc${port}`;
+}

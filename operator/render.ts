@@ -1,0 +1,59 @@
+/**
+ * `tinycdn render`: exactly what the operator would apply for an ImageProxy manifest, as
+ * multi-document YAML, without a cluster. Defaults and schema checks are the CRD's own
+ * (resolveImageProxy); CEL rules are left to the API server. Without a cluster there is no
+ * uid, so no owner references, and no Secret, so the config hash covers config and env only.
+ */
+import { parseAllDocuments, stringify } from 'yaml';
+import { InvalidImageProxyError, resolveImageProxy } from './api/defaults.ts';
+import { type BuildInput, buildChildren } from './builders/index.ts';
+
+export interface RenderOptions {
+  /** Which monitoring CRDs to pretend the cluster has (default: none, so they are skipped). */
+  monitoring?: Partial<BuildInput['monitoring']>;
+  /** Where the manifest came from, for the header comment. */
+  source?: string;
+}
+
+/** Parses one ImageProxy document; throws InvalidImageProxyError naming every problem. */
+export function parseImageProxyYaml(yamlText: string): unknown {
+  const docs = parseAllDocuments(yamlText);
+  if (!Array.isArray(docs)) throw new InvalidImageProxyError(['expected YAML documents, found none']);
+  const problems = docs.flatMap((d) => d.errors.map((e) => `YAML: ${e.message.split('\n')[0]}`));
+  if (problems.length > 0) throw new InvalidImageProxyError(problems);
+  const nonEmpty = docs.filter((d) => d.contents !== null);
+  if (nonEmpty.length !== 1) {
+    throw new InvalidImageProxyError([
+      `expected exactly one YAML document (an ImageProxy), found ${nonEmpty.length}`,
+    ]);
+  }
+  return nonEmpty[0]!.toJS();
+}
+
+export function renderImageProxy(yamlText: string, opts: RenderOptions = {}): string {
+  const ip = resolveImageProxy(parseImageProxyYaml(yamlText));
+  const {
+    objects,
+    skipped,
+    warnings = [],
+  } = buildChildren({
+    ip,
+    monitoring: {
+      serviceMonitor: opts.monitoring?.serviceMonitor ?? false,
+      prometheusRule: opts.monitoring?.prometheusRule ?? false,
+    },
+  });
+  const header = [
+    `# What the tinycdn operator applies for ImageProxy ${ip.metadata.namespace}/${ip.metadata.name}${opts.source !== undefined ? ` (${opts.source})` : ''}.`,
+    '# Rendered without a cluster: no owner references (they need the ImageProxy uid).',
+    ...(ip.spec.signing.secretRef !== undefined
+      ? [
+          `# The operator's config hash also covers Secret ${ip.spec.signing.secretRef.name}, so it differs from the one below.`,
+        ]
+      : []),
+    ...skipped.map((s) => `# Skipped ${s.kind}: ${s.reason}.`),
+    ...warnings.map((w) => `# Warning: ${w}.`),
+  ];
+  const docs = objects.map((o) => stringify(o, { lineWidth: 0 }));
+  return `${header.join('\n')}\n---\n${docs.join('---\n')}`;
+}
