@@ -3,10 +3,19 @@ import type { ProcessingConfig } from './config.ts';
 import type { OutputMeta } from './finalize.ts';
 import type { SaveFormat } from './formats.ts';
 import { scale } from './imath.ts';
-import type { RawImage } from './raw_image.ts';
+
+/** What the encoder needs of an image: a RawImage, or a DeferredImage decoded in the same pass. */
+export interface Encodable {
+  readonly width: number;
+  readonly height: number;
+  readonly hasAlpha: boolean;
+  sharp(pageHeight?: number): Sharp;
+  /** Maps a failure of the encode pass (which may include decoding) to the right HTTP error. */
+  mapError?(err: unknown): Error;
+}
 
 export interface EncodeInput {
-  img: RawImage;
+  img: Encodable;
   format: SaveFormat;
   quality: number;
   cfg: ProcessingConfig;
@@ -50,7 +59,11 @@ export async function encode(e: EncodeInput): Promise<Buffer> {
       p = p.tiff({ quality, compression: e.img.hasAlpha ? 'lzw' : 'jpeg' });
       break;
   }
-  return p.toBuffer();
+  try {
+    return await p.toBuffer();
+  } catch (err) {
+    throw e.img.mapError ? e.img.mapError(err) : err;
+  }
 }
 
 /**

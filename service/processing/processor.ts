@@ -3,6 +3,7 @@ import { frameDelays, transformFrames } from './animation.ts';
 import { chooseFormatForRequest } from './choose_format.ts';
 import type { ProcessingConfig } from './config.ts';
 import { newContext } from './context.ts';
+import { DeferredImage } from './deferred_image.ts';
 import { cannotSaveFormat, resultTooBig, unsupportedImageType } from './errors.ts';
 import { canSave, detectImageFormat, MIME_TYPES, type SaveFormat, supportsAnimation } from './formats.ts';
 import { checkDimensions } from './limits.ts';
@@ -77,7 +78,7 @@ async function processImage(
   }
 
   const base = { cfg, format, watermark, signal, isVector: src.isVector, orientation: h.orientation };
-  let img: RawImage;
+  let img: RawImage | DeferredImage;
   if (animated) {
     img = await transformFrames(base, po, await src.loadFrames(frames), frames);
   } else {
@@ -89,7 +90,9 @@ async function processImage(
       shared: {},
     });
     await runPipeline(mainPipeline, ctx);
-    if (!(ctx.img instanceof RawImage)) throw new Error('processing: the pipeline did not decode the image');
+    if (!(ctx.img instanceof RawImage || ctx.img instanceof DeferredImage)) {
+      throw new Error('processing: the pipeline did not decode the image');
+    }
     img = ctx.img;
   }
 

@@ -1,5 +1,6 @@
 import type { ProcessingOptions } from '../url/options.ts';
 import type { ProcessingConfig } from './config.ts';
+import { DeferredImage } from './deferred_image.ts';
 import { type EncodeInput, encode, encodeToFit } from './encode.ts';
 import { outputMeta } from './finalize.ts';
 import { type SaveFormat, supportsQuality } from './formats.ts';
@@ -15,7 +16,7 @@ const DEFAULT_QUALITY = 80;
  * re-encoded until they fit.
  */
 export async function saveImage(args: {
-  img: RawImage;
+  img: RawImage | DeferredImage;
   format: SaveFormat;
   po: ProcessingOptions;
   cfg: ProcessingConfig;
@@ -24,7 +25,9 @@ export async function saveImage(args: {
   signal: AbortSignal | undefined;
   warnings: string[];
 }): Promise<{ data: Buffer; format: SaveFormat }> {
-  const { img, po, animation } = args;
+  const { po, animation } = args;
+  // Encoding to fit max_bytes may take several passes: decode once, not once per pass.
+  const img = po.maxBytes > 0 && args.img instanceof DeferredImage ? await args.img.materialize() : args.img;
   const width = img.width;
   const height = animation ? animation.frameHeight : img.height;
 

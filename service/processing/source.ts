@@ -3,6 +3,7 @@ import { isHttpError } from '../errors.ts';
 import type { ImageFormat, ProcessingOptions, SecurityOptions } from '../url/options.ts';
 import { type DibHeader, decodeDib, readBmpHeader } from './bmp.ts';
 import type { SourceLoader } from './context.ts';
+import { DeferredImage } from './deferred_image.ts';
 import { heicUnsupported, invalidImage, resolutionTooBig } from './errors.ts';
 import { largestIcoEntry } from './ico.ts';
 import { round } from './imath.ts';
@@ -131,13 +132,20 @@ async function openWithSharp(
     isVector: false,
     loader: {
       format,
-      load: (prescale, exact) => {
-        const p = sharp(data, opts(1));
-        if (prescale === 1 && exact === undefined) return decode(p, 1);
+      load: async (prescale, exact) => {
+        const resized = prescale !== 1 || exact !== undefined;
         // sharp shrinks JPEG/WebP while decoding when the resize is the only operation.
-        const w = exact?.width ?? Math.max(1, round(header.width * prescale));
-        const h = exact?.height ?? Math.max(1, round(header.height * prescale));
-        return decode(p.resize(w, h, { fit: 'fill' }), 1);
+        const w = exact?.width ?? (resized ? Math.max(1, round(header.width * prescale)) : header.width);
+        const h = exact?.height ?? (resized ? Math.max(1, round(header.height * prescale)) : header.height);
+        // Deferred: if no later step needs the pixels, decoding happens inside the encoder's pass.
+        return new DeferredImage({
+          open: () => (resized ? sharp(data, opts(1)).resize(w, h, { fit: 'fill' }) : sharp(data, opts(1))),
+          width: w,
+          height: h,
+          hasAlpha: header.hasAlpha,
+          maxPixels: workingPixelLimit(security, 1),
+          decodeError: (err) => decodeError(err, limitMp),
+        });
       },
     },
     loadFrames: (frames) => decode(sharp(data, { ...opts(frames), pages: frames }), frames),
