@@ -58,7 +58,7 @@ integration: deps photos system-deps
 ## run against them. No kubelet runs here: pods are never started.
 cluster: deps
 	bash test/cluster/build.sh
-	$(NODE_TEST) --test-concurrency=1 'test/cluster/*.test.ts' 'test/chart/*.test.ts' 'test/k8s/*.test.ts'
+	$(NODE_TEST) --test-concurrency=1 'test/cluster/*.test.ts' 'test/chart/*.test.ts' 'test/k8s/*.test.ts' 'test/operator/*.test.ts'
 
 ## bench: throughput and memory figures, measured side by side in one run (not a test).
 bench: deps photos system-deps

@@ -1,4 +1,4 @@
-/** The one CLI: `tinycdn serve | sign | render`. Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error. */
+/** The one CLI: `tinycdn serve | sign | render | operator`. Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error. */
 import { ConfigError } from '../service/env.ts';
 import { signCommand, signUsage } from './sign.ts';
 import { UsageError } from './usage.ts';
@@ -9,6 +9,7 @@ Commands:
   serve        start the image server, configured by IMGPROXY_* environment variables
   sign PATH    print PATH signed with IMGPROXY_KEY/IMGPROXY_SALT (or --key/--salt)
   render -f F  print what the operator would apply for the ImageProxy in file F, as YAML
+  operator     run the ImageProxy operator (in a cluster, or against KUBECONFIG)
 
 Run 'tinycdn <command> --help' for details.`;
 
@@ -32,7 +33,9 @@ async function main(argv: string[]): Promise<number> {
         ? signUsage
         : command === 'render'
           ? (await import('./render.ts')).renderUsage
-          : usage;
+          : command === 'operator'
+            ? (await import('./operator.ts')).operatorUsage
+            : usage;
     process.stdout.write(`${help}\n`);
     return 0;
   }
@@ -48,6 +51,10 @@ async function main(argv: string[]): Promise<number> {
     case 'render':
       // Loaded lazily: the API schema and ajv are not needed by `serve` or `sign`.
       process.stdout.write((await import('./render.ts')).renderCommand(rest));
+      return 0;
+    case 'operator':
+      // Loaded lazily: the Kubernetes client is only needed here.
+      await (await import('./operator.ts')).operatorCommand(rest, process.env);
       return 0;
     case undefined:
     case 'help':

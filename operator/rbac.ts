@@ -51,7 +51,7 @@ export const CLUSTER_RULES: Rule[] = [
   {
     apiGroups: ['tinycdn.dev'],
     resources: ['imageproxies/status'],
-    verbs: ['get', 'update', 'patch'],
+    verbs: ['patch'],
     why: 'Conditions, replicas, URL and selector, written through the status subresource.',
   },
   {
@@ -97,16 +97,10 @@ export const CLUSTER_RULES: Rule[] = [
     why: 'The signing Secret is checked (key and salt present, hex) and hashed so a rotation rolls the pods; never written.',
   },
   {
-    apiGroups: [''],
-    resources: ['events'],
-    verbs: ['create', 'patch'],
-    why: 'Events about actions and failures on ImageProxies (core/v1 recorders; patch counts repeats).',
-  },
-  {
     apiGroups: ['events.k8s.io'],
     resources: ['events'],
-    verbs: ['create', 'patch'],
-    why: 'The same through events.k8s.io/v1 recorders (patch updates an event series).',
+    verbs: ['create'],
+    why: 'Events (events.k8s.io/v1) about actions and failures on ImageProxies; repeats are dropped by the recorder, never patched.',
   },
 ];
 

@@ -16,8 +16,6 @@
   resources:
     - imageproxies/status
   verbs:
-    - get
-    - update
     - patch
 # Children carry blockOwnerDeletion owner references; clusters that enable the OwnerReferencesPermissionEnforcement admission plugin (OpenShift does) require this to set them.
 - apiGroups:
@@ -102,22 +100,13 @@
     - get
     - list
     - watch
-# Events about actions and failures on ImageProxies (core/v1 recorders; patch counts repeats).
-- apiGroups:
-    - ""
-  resources:
-    - events
-  verbs:
-    - create
-    - patch
-# The same through events.k8s.io/v1 recorders (patch updates an event series).
+# Events (events.k8s.io/v1) about actions and failures on ImageProxies; repeats are dropped by the recorder, never patched.
 - apiGroups:
     - events.k8s.io
   resources:
     - events
   verbs:
     - create
-    - patch
 {{- end }}
 {{- /* Rules of the leader-election Role in the release namespace. */ -}}
 {{- define "tinycdn.namespaceRules" -}}
