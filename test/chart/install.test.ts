@@ -304,7 +304,7 @@ describe('the chart on a real API server (no kubelet: pods are never started)', 
       'operator',
       '--leader-elect=true',
       '--log-level=debug',
-      '--watch-namespace=web',
+      '--namespace=web',
     ]);
     await eventually(
       'the ClusterRoleBinding is removed',

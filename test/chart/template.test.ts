@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parse } from 'yaml';
+import { parseOperatorArgs } from '../../cli/operator.ts';
 import { CLUSTER_RULES, LEASE_NAME, NAMESPACE_RULES, policyRule } from '../../operator/rbac.ts';
 import { BUILD_MS, CHART, type Helm, localHelm, type Manifest, one, parseManifests, ROOT } from './helm.ts';
 
@@ -151,9 +152,7 @@ describe('helm lint and template', () => {
           kind: 'ClusterRole',
           name: 'tinycdn-operator',
         });
-        assert.ok(
-          one(m, 'Deployment').spec.template.spec.containers[0].args.includes('--watch-namespace=web'),
-        );
+        assert.ok(one(m, 'Deployment').spec.template.spec.containers[0].args.includes('--namespace=web'));
       },
     },
     {
@@ -225,6 +224,39 @@ describe('helm lint and template', () => {
       });
       assert.notEqual(result.code, 0);
       assert.match(result.stderr, error);
+    });
+  }
+});
+
+describe("the chart's operator arguments are ones the operator accepts", () => {
+  // No kubelet runs here, so a flag the CLI does not know would only show up as a crash-looping
+  // pod in a real cluster: parse what the chart renders with the operator's own parser.
+  const cases: Array<
+    [string, string[], { namespace: string | undefined; leaderElect: boolean; logLevel: string }]
+  > = [
+    ['defaults', [], { namespace: undefined, leaderElect: true, logLevel: 'info' }],
+    [
+      'one watched namespace, debug logs',
+      ['--set', 'watchNamespace=web', '--set', 'logLevel=debug'],
+      { namespace: 'web', leaderElect: true, logLevel: 'debug' },
+    ],
+    [
+      'leader election off',
+      ['--set', 'leaderElection.enabled=false'],
+      { namespace: undefined, leaderElect: false, logLevel: 'info' },
+    ],
+  ];
+  for (const [name, values, expected] of cases) {
+    test(name, async () => {
+      const container = one(await helm.template(values), 'Deployment').spec.template.spec.containers[0];
+      const [command, ...args] = container.args as string[];
+      assert.equal(command, 'operator');
+      const parsed = parseOperatorArgs(args, { POD_NAMESPACE: 'tinycdn-system' });
+      assert.deepEqual(
+        { namespace: parsed.namespace, leaderElect: parsed.leaderElect, logLevel: parsed.logLevel },
+        expected,
+      );
+      assert.equal(parsed.leaderElectionNamespace, 'tinycdn-system');
     });
   }
 });
