@@ -11,7 +11,7 @@ NODE_TEST := node --test --test-reporter=spec --test-reporter-destination=stdout
 UNIT_TESTS := 'service/**/*.test.ts' 'operator/**/*.test.ts' 'cli/**/*.test.ts' 'test/helpers/*.test.ts'
 INTEGRATION_TESTS := 'test/integration/**/*.test.ts'
 
-.PHONY: run test deps photos system-deps lint typecheck unit integration cluster bench format clean
+.PHONY: run test deps photos system-deps lint typecheck unit integration pod cluster bench format clean
 
 ## deps: npm packages (and Node 24 through the `node` package), reinstalled when the lock changes.
 # `npm install` rather than `npm ci`: the registry this project builds from lacks some of
@@ -27,9 +27,10 @@ node_modules/.installed: package.json package-lock.json
 photos:
 	bash test/fixtures/photos.sh
 
-## system-deps: Debian programs the tests and the benchmark run for real (nginx, wrk).
+## system-deps: Debian programs the tests and the benchmark run for real: nginx, wrk, and what
+## the pod runner (test/pod) needs to give a pod its own network namespace and users.
 system-deps:
-	bash test/fixtures/apt.sh nginx=nginx wrk=wrk
+	bash test/fixtures/apt.sh nginx=nginx wrk=wrk ip=iproute2 setpriv=util-linux unshare=util-linux nsenter=util-linux
 
 ## run: start the server on 127.0.0.1:8080 over the bundled sample images, printing example URLs.
 run: deps
@@ -37,7 +38,7 @@ run: deps
 
 ## test: lint, type-check, then every test (unit, integration over real sockets, then
 ## against a real Kubernetes control plane).
-test: deps photos system-deps lint typecheck unit integration cluster
+test: deps photos system-deps lint typecheck unit integration pod cluster
 
 lint: deps
 	biome check .
@@ -52,6 +53,11 @@ unit: deps system-deps
 
 integration: deps photos system-deps
 	$(NODE_TEST) --test-concurrency=1 $(INTEGRATION_TESTS)
+
+## pod: the rendered pod (tinycdn + nginx cache sidecar) run as local processes, in a network
+## namespace of its own, with exactly the rendered env, args and config files (no kubelet here).
+pod: deps photos system-deps
+	$(NODE_TEST) --test-concurrency=1 'test/pod/*.test.ts'
 
 ## cluster: etcd, kube-apiserver and kube-controller-manager built from their Go modules
 ## (about 15 minutes the first time, cached in ~/.cache/tinycdn afterwards) and the tests that

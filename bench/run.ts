@@ -18,7 +18,9 @@
  * --jemalloc preloads jemalloc into the server and the in-process side, as the Docker image does.
  *
  *   node bench/run.ts [--seconds 10] [--rounds 2] [--concurrency 4,8] [--rss-connections 16]
- *                     [--jemalloc] [--imgproxy PATH | --no-imgproxy]
+ *                     [--jemalloc] [--imgproxy PATH | --no-imgproxy] [--no-cache]
+ *
+ * Then the cache sidecar's figures (bench/cache.ts, with its defaults; --no-cache skips them).
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -27,6 +29,7 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
+import { parseCacheBenchArgs, runCacheBench } from './cache.ts';
 import type { InProcessResult } from './inprocess.ts';
 import {
   CACHE_DIR,
@@ -53,6 +56,7 @@ const { values: args } = parseArgs({
     jemalloc: { type: 'boolean', default: false },
     imgproxy: { type: 'string' },
     'no-imgproxy': { type: 'boolean', default: false },
+    'no-cache': { type: 'boolean', default: false },
   },
 });
 const seconds = Number(args.seconds);
@@ -605,6 +609,7 @@ const main = async (): Promise<void> => {
 
 try {
   await main();
+  if (!args['no-cache']) await runCacheBench(parseCacheBenchArgs([]));
 } catch (error) {
   console.error(`bench: FAILED: ${error instanceof HarnessError ? error.message : (error as Error).stack}`);
   process.exitCode = 1;

@@ -84,8 +84,12 @@ describe('nginx config', () => {
     const text = conf({ cache: { validity: '12h' } });
     assert.deepEqual(directives(text, 'proxy_cache_valid'), ['200 12h']);
     const ignored = directives(text, 'proxy_ignore_headers')[0]?.split(/\s+/) ?? [];
-    for (const h of ['Cache-Control', 'Expires', 'X-Accel-Expires', 'Vary'])
-      assert.ok(ignored.includes(h), h);
+    for (const h of ['Cache-Control', 'Expires', 'Vary']) assert.ok(ignored.includes(h), h);
+    assert.ok(!ignored.includes('X-Accel-Expires'), 'honoured: an exp: URL leaves the cache when it expires');
+    // X-Accel-Expires would make any status cacheable: proxy_no_cache refuses all but 200.
+    assert.deepEqual(directives(text, 'proxy_no_cache'), ['$tinycdn_not_200']);
+    const map = block(text, /map \$upstream_status \$tinycdn_not_200 \{/);
+    assert.match(map, /^\s*200 "";\s*default 1;\s*$/);
   });
 
   it('forwards no client header but the normalised Accept, a valid traceparent and the request id', () => {
@@ -100,12 +104,14 @@ describe('nginx config', () => {
   });
 
   it('answers 405 with Allow to anything but GET and HEAD, in every location that reaches the service', () => {
+    const methods = block(conf(), /map \$request_method \$tinycdn_bad_method \{/);
+    assert.match(methods, /^\s*GET "";\s*HEAD "";\s*default 1;\s*$/);
     const server = block(conf(), /server \{\s*listen 8080;/);
     for (const loc of ['location = /health', 'location = /ready', 'location /']) {
       const body = block(server, new RegExp(`${loc.replace(/[/.]/g, '\\$&')} \\{`));
       assert.match(
         body,
-        /if \(\$request_method !~ \^\(GET\|HEAD\)\$\) \{\s*add_header Allow "GET, HEAD" always;\s*return 405;/,
+        /if \(\$tinycdn_bad_method\) \{\s*add_header Allow "GET, HEAD" always;\s*return 405;/,
         loc,
       );
     }
@@ -146,19 +152,24 @@ describe('nginx config', () => {
       ['30', '35s'],
     ] as const) {
       const text = conf(timeout === undefined ? {} : { env: [{ name: 'IMGPROXY_TIMEOUT', value: timeout }] });
-      for (const d of ['proxy_read_timeout', 'proxy_cache_lock_timeout', 'proxy_cache_lock_age']) {
+      for (const d of ['proxy_read_timeout', 'proxy_send_timeout', 'proxy_cache_lock_age']) {
         assert.deepEqual(directives(text, d), [want], `${d} with IMGPROXY_TIMEOUT=${timeout}`);
       }
     }
   });
 
-  it('locks identical misses and serves stale entries while the service is sick', () => {
+  it('lets one request fill a new entry and sends the others to the service at once, uncached', () => {
     const text = conf();
     assert.deepEqual(directives(text, 'proxy_cache_lock'), ['on']);
+    assert.deepEqual(directives(text, 'proxy_cache_lock_timeout'), ['0s'], 'no waiter polls');
+  });
+
+  it('serves expired entries while the service is sick, never while a refresh is refused', () => {
+    const text = conf();
     assert.deepEqual(directives(text, 'proxy_cache_use_stale'), [
-      'error timeout updating http_500 http_502 http_503 http_504',
+      'error timeout http_429 http_500 http_502 http_503 http_504',
     ]);
-    assert.deepEqual(directives(text, 'proxy_cache_background_update'), ['on']);
+    assert.deepEqual(directives(text, 'proxy_cache_background_update'), []);
   });
 
   it('writes pid and temp files under /tmp only, logs JSON to stdout, and shows stub_status on localhost only', () => {
@@ -181,6 +192,15 @@ describe('nginx config', () => {
       /stub_status;\s*allow 127\.0\.0\.1;\s*deny all;/,
     );
     assert.match(text, /add_header X-Cache-Status \$upstream_cache_status always;/);
+  });
+
+  it('keeps hot cache files open, compiles its regexes, and allows the descriptors that needs', () => {
+    const text = conf();
+    assert.deepEqual(directives(text, 'open_file_cache'), ['max=1000 inactive=60s']);
+    assert.deepEqual(directives(text, 'open_file_cache_errors'), [], 'a missing file is never remembered');
+    assert.deepEqual(directives(text, 'pcre_jit'), ['on']);
+    assert.deepEqual(directives(text, 'worker_connections'), ['4096']);
+    assert.deepEqual(directives(text, 'worker_rlimit_nofile'), [String(2 * 4096 + 1000 + 1024)]);
   });
 
   it('runs one worker per CPU of the sidecar, two when unset', () => {

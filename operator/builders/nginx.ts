@@ -8,14 +8,21 @@
  *   show it, or the first client's format to everyone.
  * - Only the headers the service needs reach it: the normalised Accept, a well-formed W3C
  *   traceparent, a sane X-Request-ID.
- * - Only 200 is ever stored, and the service's own cache headers are ignored for storing, so
- *   an error cannot be kept even if it carried a max-age (the service sends none on errors).
- * - Identical concurrent misses wait for one fill (proxy_cache_lock); a sick or restarting
- *   service is covered by stale entries while they are refreshed in the background.
+ * - Only 200 is ever stored, for the configured validity; the service's Cache-Control and
+ *   Expires are ignored, so an error cannot be kept even if it carried a max-age (the service
+ *   sends none on errors). Its X-Accel-Expires is honoured, for 200 only: a URL with `expires`
+ *   leaves the cache when it expires.
+ * - Identical concurrent misses cost one transform without anyone polling: the first fills the
+ *   entry (proxy_cache_lock), the others go to the service at once, uncached, where identical
+ *   in-flight requests share that one transform (service/server/collapse.ts). nginx's own lock
+ *   waiters would poll every 500 ms (measured in bench/cache.ts; README "The cache sidecar").
+ * - A sick, overloaded or restarting service is covered by expired entries (stale on error),
+ *   never by serving an entry whose refresh the service refused.
  * - Unprivileged and read-only root: pid and temp files under /tmp, the cache on its volume,
  *   plain-text logs nowhere (JSON access log on stdout, errors on stderr).
  *
- * Issue 4 measures and refines this; every line here is checked by `nginx -t` in the tests.
+ * Proven with the real pod run as local processes (test/pod/) and measured in bench/cache.ts;
+ * every configuration the builder renders passes `nginx -t` (nginx.test.ts).
  */
 import type { ImageProxy, ImageProxySpec } from '../api/v1alpha1.ts';
 import { serviceTimeouts } from './env.ts';
@@ -59,6 +66,11 @@ export function nginxWorkers(spec: ImageProxySpec): number {
   return Math.min(8, Math.max(1, Math.ceil(cpu)));
 }
 
+/** Connections per worker (clients and upstream together). */
+const WORKER_CONNECTIONS = 4096;
+/** Descriptors of cache files each worker keeps open for hits. */
+const OPEN_FILE_CACHE_MAX = 1000;
+
 /** Path of the nginx pid file (also used by the preStop hook). */
 export const NGINX_PID = `${PATHS.tmp}/nginx.pid`;
 
@@ -77,15 +89,23 @@ daemon off;
 worker_processes ${nginxWorkers(spec)};
 pid ${NGINX_PID};
 error_log stderr warn;
+# Compiled regexes for the maps below: each request runs a few.
+pcre_jit on;
+# Two descriptors per proxied connection plus the open file cache.
+worker_rlimit_nofile ${2 * WORKER_CONNECTIONS + OPEN_FILE_CACHE_MAX + 1024};
 
 events {
-    worker_connections 4096;
+    worker_connections ${WORKER_CONNECTIONS};
 }
 
 http {
     server_tokens off;
     sendfile on;
     tcp_nopush on;
+    # Hot cache files stay open: a hit costs no open/stat/close. nginx checks a cached
+    # descriptor against the entry's current file on every use, so a replaced entry is never
+    # read through an old one; errors (a missing file) are not remembered.
+    open_file_cache max=${OPEN_FILE_CACHE_MAX} inactive=60s;
     # Read-only root file system: every temporary path is on the /tmp emptyDir.
     client_body_temp_path ${PATHS.tmp}/nginx-client-body;
     proxy_temp_path ${PATHS.tmp}/nginx-proxy;
@@ -97,6 +117,13 @@ http {
     # parses exactly this), without the query string, which the service ignores.
     map $request_uri $tinycdn_path {
         "~^(?<tinycdn_raw_path>[^?]*)" $tinycdn_raw_path;
+    }
+
+    # Anything but GET and HEAD is refused (a hash lookup per request, no regex).
+    map $request_method $tinycdn_bad_method {
+        GET "";
+        HEAD "";
+        default 1;
     }
 
     # The caller's X-Request-ID when it is sane (the service's own rule), else nginx's.
@@ -112,6 +139,13 @@ http {
         default "";
     }
 ${negotiated ? acceptMaps(neg) : ''}
+    # Only a 200 is ever stored: X-Accel-Expires, which nginx honours, would otherwise make any
+    # status cacheable (the service sends it on success only; this holds whatever comes).
+    map $upstream_status $tinycdn_not_200 {
+        200 "";
+        default 1;
+    }
+
     log_format tinycdn escape=json
 ${logFormat(negotiated)};
     access_log /dev/stdout tinycdn;
@@ -160,19 +194,26 @@ ${healthPaths.map((p) => passThrough(p)).join('\n')}
 ${methodGuard()}
             proxy_cache tinycdn;
             proxy_cache_key "${negotiated ? '$tinycdn_path $tinycdn_variant' : '$tinycdn_path'}";
-            # Only 200 is ever stored, for the configured validity. The service's Cache-Control
-            # and Expires are for browsers and CDNs: nginx ignores them (and X-Accel-Expires) so
-            # nothing an upstream sends can make an error cacheable or stretch the validity, and
-            # ignores Vary because the variant is already in the key (Vary is still sent on).
+            # Only 200 is ever stored (proxy_no_cache below), for the configured validity. The
+            # service's Cache-Control and Expires are for browsers and CDNs: nginx ignores them,
+            # and Vary, as the variant is already in the key (Vary is still sent on). It honours
+            # X-Accel-Expires, which the service sends for URLs with an expires option (@their time),
+            # so an expiring URL leaves the cache when it stops being valid.
             proxy_cache_valid 200 ${spec.cache.validity};
-            proxy_ignore_headers Cache-Control Expires X-Accel-Expires X-Accel-Redirect X-Accel-Limit-Rate X-Accel-Buffering X-Accel-Charset Vary;
-            # Identical concurrent misses: one request fills the entry, the others wait for it.
+            proxy_ignore_headers Cache-Control Expires X-Accel-Redirect X-Accel-Limit-Rate X-Accel-Buffering X-Accel-Charset Vary;
+            proxy_no_cache $tinycdn_not_200;
+            # Identical concurrent misses: one request fills the entry; the others do not wait
+            # for it (nginx's waiters poll every 500 ms) but go straight to the service,
+            # uncached, where they share the filling request's transform (collapse.ts) and are
+            # answered the moment it is done. Only the first answer is written to the cache.
             proxy_cache_lock on;
-            proxy_cache_lock_timeout ${upstreamTimeout};
+            proxy_cache_lock_timeout 0s;
             proxy_cache_lock_age ${upstreamTimeout};
-            # A sick or restarting service does not empty the site.
-            proxy_cache_use_stale error timeout updating http_500 http_502 http_503 http_504;
-            proxy_cache_background_update on;
+            # A sick, overloaded or restarting service does not empty the site: an expired entry
+            # is served while the service cannot answer. Not while an entry is being updated: a
+            # refresh that fails with an error (an exp: URL past its time, a source deleted at
+            # the origin) is never stored, so "updating" would serve the old image forever.
+            proxy_cache_use_stale error timeout http_429 http_500 http_502 http_503 http_504;
             proxy_pass http://tinycdn$tinycdn_path;
         }
     }
@@ -236,7 +277,7 @@ ${methodGuard()}
 
 /** GET and HEAD only: anything else is 405 with an Allow header (limit_except would answer 403). */
 function methodGuard(): string {
-  return `            if ($request_method !~ ^(GET|HEAD)$) {
+  return `            if ($tinycdn_bad_method) {
                 add_header Allow "GET, HEAD" always;
                 return 405;
             }`;

@@ -10,9 +10,10 @@ import Fastify, {
   LogController,
 } from 'fastify';
 import { HttpError, isHttpError } from '../errors.ts';
+import { Collapser } from './collapse.ts';
 import type { ServerConfig } from './config.ts';
 import { internalError, methodNotAllowed, requestTimeout, shuttingDown, unauthorized } from './errors.ts';
-import { handleImage, type ImageDeps } from './handle-image.ts';
+import { handleImage, type ImageAnswer, type ImageDeps } from './handle-image.ts';
 import { successHeaders } from './headers.ts';
 import { parseAccept } from './negotiate.ts';
 
@@ -28,6 +29,20 @@ export interface AppDeps extends Omit<ImageDeps, 'warn'> {
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/**
+ * Distinct (path, Accept variant) keys whose transforms are shared at once; more run unshared.
+ * Far above what the workers can be busy with, and bounded so a flood of distinct URLs cannot
+ * grow the table (a key is at most an 8 KiB path).
+ */
+const COLLAPSE_MAX_KEYS = 1024;
+
+/** Identical in-flight image requests share one transform (collapse.ts). */
+interface Collapsing {
+  collapser: Collapser<ImageAnswer>;
+  /** Requests answered with another request's transform, marked `shared` in their log line. */
+  shared: WeakSet<FastifyRequest>;
+}
+
 /** The request id: the caller's X-Request-ID when it is sane, else a fresh one. */
 function requestId(req: { headers: Record<string, string | string[] | undefined> }): string {
   const given = req.headers['x-request-id'];
@@ -39,7 +54,9 @@ function requestId(req: { headers: Record<string, string | string[] | undefined>
  * all, so no cache in front (our nginx sidecar included) can be told to keep an error.
  */
 function sendError(reply: FastifyReply, err: HttpError): FastifyReply {
-  for (const h of ['cache-control', 'expires', 'etag', 'vary', 'content-disposition']) reply.removeHeader(h);
+  for (const h of ['cache-control', 'expires', 'x-accel-expires', 'etag', 'vary', 'content-disposition']) {
+    reply.removeHeader(h);
+  }
   return reply.code(err.status).header('content-type', 'text/plain; charset=utf-8').send(err.publicMessage);
 }
 
@@ -75,6 +92,11 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     routerOptions: { ignoreTrailingSlash: false, ignoreDuplicateSlashes: false, maxParamLength: 8192 },
   });
 
+  const collapsing: Collapsing = {
+    collapser: new Collapser<ImageAnswer>(COLLAPSE_MAX_KEYS),
+    shared: new WeakSet(),
+  };
+
   app.addHook('onRequest', async (req, reply) => {
     reply.header('x-request-id', req.id);
     reply.header('x-content-type-options', 'nosniff');
@@ -90,6 +112,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
         durationMs: Math.round(reply.elapsedTime * 10) / 10,
         bytes: Number(reply.getHeader('content-length') ?? 0),
         contentType: reply.getHeader('content-type'),
+        ...(collapsing.shared.has(req) ? { shared: true } : {}),
       },
       'request',
     );
@@ -114,13 +137,18 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     if (cfg.secret !== '' && req.headers.authorization !== `Bearer ${cfg.secret}`) {
       return sendError(reply, unauthorized());
     }
-    return serveImage(req, reply, deps);
+    return serveImage(req, reply, deps, collapsing);
   });
 
   return app;
 }
 
-async function serveImage(req: FastifyRequest, reply: FastifyReply, deps: AppDeps): Promise<FastifyReply> {
+async function serveImage(
+  req: FastifyRequest,
+  reply: FastifyReply,
+  deps: AppDeps,
+  collapsing: Collapsing,
+): Promise<FastifyReply> {
   const cfg = deps.serverConfig;
   const clientGone = new AbortController();
   reply.raw.on('close', () => {
@@ -132,15 +160,23 @@ async function serveImage(req: FastifyRequest, reply: FastifyReply, deps: AppDep
 
   try {
     const rawPath = (req.raw.url ?? '/').split('?')[0] ?? '/';
-    const { parsed, result } = await handleImage(
-      {
-        rawPath,
-        accepts: parseAccept(req.headers.accept),
-        signal,
-        forwardHeaders: typeof traceparent === 'string' ? { traceparent } : {},
-      },
-      { ...deps, warn: (m) => req.log.warn({ hint: true }, m) },
+    const accepts = parseAccept(req.headers.accept);
+    // The answer depends on the path and the Accept variant only: identical requests in flight
+    // share one transform, which runs until its last waiter is answered or gone.
+    const key = `${rawPath}\n${accepts.webp ? 'webp' : '-'},${accepts.avif ? 'avif' : '-'}`;
+    const { value, shared } = await collapsing.collapser.run(key, signal, (workSignal) =>
+      handleImage(
+        {
+          rawPath,
+          accepts,
+          signal: workSignal,
+          forwardHeaders: typeof traceparent === 'string' ? { traceparent } : {},
+        },
+        { ...deps, warn: (m) => req.log.warn({ hint: true }, m) },
+      ),
     );
+    if (shared) collapsing.shared.add(req);
+    const { parsed, result } = value;
     const now = Math.floor(Date.now() / 1000);
     reply.headers(successHeaders(cfg, parsed.sourceUrl, parsed.options, result, now));
     if (cfg.useEtag) {

@@ -31,4 +31,12 @@ describe('response headers', () => {
     assert.equal(cacheHeaders(cfg, o, 1000)['cache-control'], 'max-age=3600, public');
     assert.equal(cacheHeaders(cfg, { ...o, expires: 1060 }, 1000)['cache-control'], 'max-age=60, public');
   });
+
+  it('tells the nginx sidecar, with X-Accel-Expires, to keep an expiring URL no longer than it is valid', () => {
+    const cfg = loadServerConfig({ IMGPROXY_TTL: '3600' });
+    const o = defaultProcessingOptions();
+    assert.equal(cacheHeaders(cfg, o, 1000)['x-accel-expires'], undefined);
+    assert.equal(cacheHeaders(cfg, { ...o, expires: 1060 }, 1000)['x-accel-expires'], '@1060');
+    assert.equal(cacheHeaders(cfg, { ...o, expires: 999_999 }, 1000)['x-accel-expires'], '@999999');
+  });
 });

@@ -44,9 +44,16 @@ export function resultFilename(sourceUrl: string, options: ProcessingOptions, fo
 export interface CacheHeaders {
   'cache-control': string;
   expires?: string;
+  /** For the nginx sidecar only (nginx never passes it on): keep the answer until the URL expires. */
+  'x-accel-expires'?: string;
 }
 
-/** max-age from IMGPROXY_TTL, shortened when the URL expires sooner (imgproxy's rule). */
+/**
+ * max-age from IMGPROXY_TTL, shortened when the URL expires sooner (imgproxy's rule). A URL
+ * with `expires` also gets `X-Accel-Expires: @UNIX_TIME`: the nginx sidecar ignores the other
+ * cache headers and keeps answers for its own validity, so this is how it learns to drop the
+ * entry the moment the URL stops being valid. Sent on success only, like the others.
+ */
 export function cacheHeaders(
   cfg: ServerConfig,
   options: ProcessingOptions,
@@ -57,6 +64,7 @@ export function cacheHeaders(
   return {
     'cache-control': `max-age=${ttl}, public`,
     expires: new Date((nowSeconds + ttl) * 1000).toUTCString(),
+    ...(options.expires > 0 ? { 'x-accel-expires': `@${options.expires}` } : {}),
   };
 }
 

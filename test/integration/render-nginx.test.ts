@@ -23,7 +23,7 @@ interface Seen {
   headers: http.IncomingHttpHeaders;
 }
 
-/** Stands in for the service: records every request; /err* answers errors that carry a max-age. */
+/** Stands in for the service: records every request; /err* answers errors that carry cache headers. */
 async function startUpstream() {
   const seen: Seen[] = [];
   const server = http.createServer((req, res) => {
@@ -32,7 +32,11 @@ async function startUpstream() {
     const body = JSON.stringify({ n, url: req.url, accept: req.headers.accept ?? null });
     const status = /^\/err(\d{3})/.exec(req.url ?? '')?.[1];
     if (status !== undefined) {
-      res.writeHead(Number(status), { 'content-type': 'text/plain', 'cache-control': 'max-age=600, public' });
+      res.writeHead(Number(status), {
+        'content-type': 'text/plain',
+        'cache-control': 'max-age=600, public',
+        'x-accel-expires': '600',
+      });
       res.end(body);
       return;
     }
@@ -177,7 +181,7 @@ describe('rendered nginx config, run by nginx', () => {
     assert.equal(hits(path), 4, 'four variants (avif-webp, avif, webp, other), each transformed once');
   });
 
-  it('never stores an error, even one that carries a max-age', async () => {
+  it('never stores an error, even one that carries a max-age and X-Accel-Expires', async () => {
     for (const path of ['/err500/x', '/err404/x', '/err403/x', '/err422/x']) {
       for (let i = 0; i < 2; i++) {
         const r = await request(negotiating.port, path);

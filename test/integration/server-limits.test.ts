@@ -81,11 +81,13 @@ describe('server limits against a real HTTP origin', () => {
 
   it('answers 429 when every worker is busy and the queue is full', () =>
     withServer({ IMGPROXY_WORKERS: '1', IMGPROXY_REQUESTS_QUEUE_SIZE: '1' }, async (s) => {
-      const first = s.get(src('slow.jpg'));
+      // Distinct URLs: identical requests in flight would share one transform (collapse.ts).
+      const busy = (n: number) => s.get(src('slow.jpg').replace('/insecure/', `/insecure/cb:${n}/`));
+      const first = busy(1);
       await sleep(200); // the first request holds the only worker
-      const second = s.get(src('slow.jpg'));
+      const second = busy(2);
       await sleep(200); // the second one waits in the queue
-      const third = await s.get(src('slow.jpg'));
+      const third = await busy(3);
       assert.equal(third.status, 429);
       assert.equal((await first).status, 200);
       assert.equal((await second).status, 200);
