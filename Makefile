@@ -11,7 +11,7 @@ NODE_TEST := node --test --test-reporter=spec --test-reporter-destination=stdout
 UNIT_TESTS := 'service/**/*.test.ts' 'operator/**/*.test.ts' 'cli/**/*.test.ts' 'test/helpers/*.test.ts'
 INTEGRATION_TESTS := 'test/integration/**/*.test.ts'
 
-.PHONY: run test deps photos system-deps lint typecheck unit integration pod cluster bench format clean
+.PHONY: run test deps photos exporter system-deps lint typecheck unit integration pod cluster bench format clean
 
 ## deps: npm packages (and Node 24 through the `node` package), reinstalled when the lock changes.
 # `npm install` rather than `npm ci`: the registry this project builds from lacks some of
@@ -27,10 +27,15 @@ node_modules/.installed: package.json package-lock.json
 photos:
 	bash test/fixtures/photos.sh
 
+## exporter: the NGINX Prometheus exporter (the pod's `nginx-exporter`), built from its Go module,
+## cached in ~/.cache/tinycdn/bin.
+exporter:
+	bash test/fixtures/nginx-exporter.sh
+
 ## system-deps: Debian programs the tests and the benchmark run for real: nginx, wrk, and what
 ## the pod runner (test/pod) needs to give a pod its own network namespace and users.
 system-deps:
-	bash test/fixtures/apt.sh nginx=nginx wrk=wrk ip=iproute2 setpriv=util-linux unshare=util-linux nsenter=util-linux
+	bash test/fixtures/apt.sh nginx=nginx wrk=wrk ip=iproute2 setpriv=util-linux unshare=util-linux nsenter=util-linux promtool=prometheus prometheus=prometheus
 
 ## run: start the server on 127.0.0.1:8080 over the bundled sample images, printing example URLs.
 run: deps
@@ -44,6 +49,7 @@ lint: deps
 	biome check .
 	node operator/api/generate.ts --check
 	node operator/rbac-generate.ts --check
+	node operator/monitoring/generate.ts --check
 
 typecheck: deps
 	tsc -p tsconfig.json
@@ -51,20 +57,21 @@ typecheck: deps
 unit: deps system-deps
 	$(NODE_TEST) $(UNIT_TESTS)
 
-integration: deps photos system-deps
+integration: deps photos system-deps exporter
 	$(NODE_TEST) --test-concurrency=1 $(INTEGRATION_TESTS)
 
 ## pod: the rendered pod (tinycdn + nginx cache sidecar) run as local processes, in a network
 ## namespace of its own, with exactly the rendered env, args and config files (no kubelet here).
-pod: deps photos system-deps
-	$(NODE_TEST) --test-concurrency=1 'test/pod/*.test.ts'
+## test/monitoring: the alert rules under promtool, and the dashboard and rules on a real Prometheus.
+pod: deps photos system-deps exporter
+	$(NODE_TEST) --test-concurrency=1 'test/pod/*.test.ts' 'test/monitoring/*.test.ts'
 
 ## cluster: etcd, kube-apiserver and kube-controller-manager built from their Go modules
 ## (about 15 minutes the first time, cached in ~/.cache/tinycdn afterwards) and the tests that
 ## run against them. No kubelet runs here: pods are never started.
-cluster: deps
+cluster: deps system-deps
 	bash test/cluster/build.sh
-	$(NODE_TEST) --test-concurrency=1 'test/cluster/*.test.ts' 'test/chart/*.test.ts' 'test/k8s/*.test.ts' 'test/operator/*.test.ts'
+	$(NODE_TEST) --test-concurrency=1 'test/cluster/*.test.ts' 'test/chart/*.test.ts' 'test/k8s/*.test.ts' 'test/operator/*.test.ts' 'test/monitoring/cluster/*.test.ts'
 
 ## bench: throughput and memory figures, measured side by side in one run (not a test).
 bench: deps photos system-deps

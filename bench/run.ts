@@ -18,19 +18,22 @@
  * --jemalloc preloads jemalloc into the server and the in-process side, as the Docker image does.
  *
  *   node bench/run.ts [--seconds 10] [--rounds 2] [--concurrency 4,8] [--rss-connections 16]
- *                     [--jemalloc] [--imgproxy PATH | --no-imgproxy] [--no-cache]
+ *                     [--jemalloc] [--imgproxy PATH | --no-imgproxy] [--no-cache] [--no-observability]
  *
- * Then the cache sidecar's figures (bench/cache.ts, with its defaults; --no-cache skips them).
+ * Then what metrics and traces cost (bench/observability.ts, with its defaults;
+ * --no-observability skips it) and the cache sidecar's figures (bench/cache.ts, with its
+ * defaults; --no-cache skips them).
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { parseCacheBenchArgs, runCacheBench } from './cache.ts';
+import { checkServer, run, type Server, startServer, stopServer, table, wrk } from './harness.ts';
 import type { InProcessResult } from './inprocess.ts';
+import { parseObservabilityBenchArgs, runObservabilityBench } from './observability.ts';
 import {
   CACHE_DIR,
   ensurePhotos,
@@ -57,6 +60,7 @@ const { values: args } = parseArgs({
     imgproxy: { type: 'string' },
     'no-imgproxy': { type: 'boolean', default: false },
     'no-cache': { type: 'boolean', default: false },
+    'no-observability': { type: 'boolean', default: false },
   },
 });
 const seconds = Number(args.seconds);
@@ -81,120 +85,6 @@ for (const [name, n] of [
 const SERVER_SCRIPT = process.env['TINYCDN_BENCH_SERVER_SCRIPT'] ?? join(REPO, 'bin', 'tinycdn.js');
 
 const log = (message: string) => console.error(`bench: ${message}`);
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
-
-// ---------------------------------------------------------------------------------------------
-// Server processes
-// ---------------------------------------------------------------------------------------------
-
-interface Server {
-  name: string;
-  child: ChildProcess;
-  base: string;
-  logPath: string;
-  exited: Promise<number | null>;
-}
-
-const logTail = (path: string): string => {
-  try {
-    return readFileSync(path, 'utf8').split('\n').slice(-20).join('\n');
-  } catch {
-    return '(no log)';
-  }
-};
-
-/**
- * Starts `command` with IMGPROXY_BIND on a free 127.0.0.1 port, IMGPROXY_LOCAL_FILESYSTEM_ROOT
- * on the sources and no key or salt, then waits for GET /health = 200 (30 s at most).
- */
-const startServer = async (
-  name: string,
-  command: string[],
-  sourcesDir: string,
-  extraEnv: NodeJS.ProcessEnv,
-): Promise<Server> => {
-  const port = await freePort();
-  const logPath = join(CACHE_DIR, `${name}.log`);
-  const out = openSync(logPath, 'w');
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    ...extraEnv,
-    IMGPROXY_BIND: `127.0.0.1:${port}`,
-    IMGPROXY_LOCAL_FILESYSTEM_ROOT: sourcesDir,
-  };
-  delete env['IMGPROXY_KEY'];
-  delete env['IMGPROXY_SALT'];
-  const [cmd, ...argv] = command;
-  const child = spawn(cmd!, argv, { env, stdio: ['ignore', out, out] });
-  closeSync(out);
-  let stopped = false;
-  const exited = new Promise<number | null>((resolve) =>
-    child.once('exit', (code) => {
-      stopped = true;
-      resolve(code);
-    }),
-  );
-  child.once('error', () => {
-    stopped = true;
-  });
-  const base = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline && !stopped) {
-    try {
-      const res = await fetch(`${base}/health`);
-      await res.arrayBuffer();
-      if (res.status === 200) return { name, child, base, logPath, exited };
-    } catch {
-      // not listening yet
-    }
-    await sleep(200);
-  }
-  child.kill('SIGKILL');
-  throw new HarnessError(
-    `${name} did not answer GET /health = 200 within 30 s (${stopped ? 'it exited' : 'timed out'}); ` +
-      `log ${logPath}:\n${logTail(logPath)}`,
-  );
-};
-
-const stopServer = async (server: Server): Promise<void> => {
-  if (server.child.exitCode !== null || server.child.signalCode !== null) return;
-  server.child.kill('SIGTERM');
-  const timeout = sleep(10_000).then(() => 'timeout' as const);
-  if ((await Promise.race([server.exited, timeout])) === 'timeout') {
-    log(`${server.name} ignored SIGTERM for 10 s; killing it`);
-    server.child.kill('SIGKILL');
-    await server.exited;
-  }
-};
-
-/** Every request path answers 200 with a JPEG that fits in 300x300. */
-const checkServer = async (server: Server, paths: string[]): Promise<void> => {
-  for (const path of paths) {
-    const res = await fetch(server.base + path);
-    const body = Buffer.from(await res.arrayBuffer());
-    if (res.status !== 200) {
-      throw new HarnessError(`GET ${path} answered ${res.status}: ${body.toString('utf8', 0, 200)}`);
-    }
-    const meta = await sharp(body).metadata();
-    if (meta.format !== 'jpeg' || meta.width > 300 || meta.height > 300) {
-      throw new HarnessError(
-        `GET ${path} gave ${meta.format} ${meta.width}x${meta.height}, not a JPEG within 300x300`,
-      );
-    }
-  }
-};
 
 // ---------------------------------------------------------------------------------------------
 // Memory of a process tree
@@ -252,78 +142,6 @@ const resetPeak = (root: number): boolean => {
 // ---------------------------------------------------------------------------------------------
 // Load
 // ---------------------------------------------------------------------------------------------
-
-interface WrkResult {
-  requestsPerSecond: number;
-  requests: number;
-  errors: number;
-  p50Ms: number;
-  p99Ms: number;
-}
-
-const run = (cmd: string, argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<string> =>
-  new Promise((resolve, reject) => {
-    const child = spawn(cmd, argv, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    child.once('error', reject);
-    child.once('exit', (code) =>
-      code === 0
-        ? resolve(stdout)
-        : reject(new HarnessError(`${cmd} ${argv.join(' ')} exited ${code}: ${stderr.slice(-2000)}`)),
-    );
-  });
-
-const wrk = async (
-  base: string,
-  pathsFile: string,
-  connections: number,
-  duration: number,
-): Promise<WrkResult> => {
-  const threads = Math.min(2, connections);
-  const out = await run(
-    'wrk',
-    [
-      `-t${threads}`,
-      `-c${connections}`,
-      `-d${duration}s`,
-      '--timeout',
-      '10s',
-      '-s',
-      join(import.meta.dirname, 'rotate.lua'),
-      base,
-    ],
-    { ...process.env, BENCH_PATHS: pathsFile },
-  );
-  const line = out.split('\n').find((l) => l.startsWith('BENCH_JSON '));
-  if (!line) throw new HarnessError(`wrk printed no result:\n${out}`);
-  const r = JSON.parse(line.slice('BENCH_JSON '.length)) as Record<string, number>;
-  const errors = r['connect']! + r['read']! + r['write']! + r['status']! + r['timeout']!;
-  if (r['requests'] === 0 || errors > 0.01 * r['requests']!) {
-    throw new HarnessError(
-      `server answered badly under load: ${r['requests']} requests, errors ${JSON.stringify({
-        connect: r['connect'],
-        read: r['read'],
-        write: r['write'],
-        status: r['status'],
-        timeout: r['timeout'],
-      })}`,
-    );
-  }
-  return {
-    requestsPerSecond: r['requests']! / (r['duration_us']! / 1e6),
-    requests: r['requests']!,
-    errors,
-    p50Ms: r['p50_us']! / 1000,
-    p99Ms: r['p99_us']! / 1000,
-  };
-};
 
 const inProcess = async (
   dir: string,
@@ -424,20 +242,6 @@ const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length
 const f1 = (n: number): string => n.toFixed(1);
 const mb = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
 const verdict = (ok: boolean): string => (ok ? 'PASS' : 'MISS');
-
-/** A plain-text table: the first `left` columns (labels) and the last one (verdict) align left. */
-const table = (rows: string[][], left = 1): string => {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  const last = widths.length - 1;
-  const line = (r: string[]) =>
-    r.map((cell, i) => (i < left || i === last ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!)));
-  const [head, ...body] = rows;
-  return [
-    line(head!).join('  '),
-    widths.map((w) => '-'.repeat(w)).join('  '),
-    ...body.map((r) => line(r).join('  ')),
-  ].join('\n');
-};
 
 // ---------------------------------------------------------------------------------------------
 // Main
@@ -609,6 +413,7 @@ const main = async (): Promise<void> => {
 
 try {
   await main();
+  if (!args['no-observability']) await runObservabilityBench(parseObservabilityBenchArgs([]));
   if (!args['no-cache']) await runCacheBench(parseCacheBenchArgs([]));
 } catch (error) {
   console.error(`bench: FAILED: ${error instanceof HarnessError ? error.message : (error as Error).stack}`);

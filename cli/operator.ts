@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_OPERATOR_NAMESPACE, runOperator } from '../operator/main.ts';
 import { loadKubeConfig } from '../operator/runtime/client.ts';
 import { jsonLogger, type Level } from '../operator/runtime/log.ts';
+import { type BindAddress, parseBindAddress } from '../operator/runtime/metrics.ts';
 import { ConfigError, type Env } from '../service/env.ts';
 import { UsageError } from './usage.ts';
 
@@ -23,7 +24,12 @@ Options (environment variable in brackets):
   --resync-period DURATION         re-reconcile everything this often, e.g. 10m, 30s; 0 = never
                                    (default 10m) [TINYCDN_RESYNC_PERIOD]
   --workers N                      reconciles running at once (default 2) [TINYCDN_WORKERS]
-  --log-level LEVEL                debug, info, warn or error (default info) [TINYCDN_LOG_LEVEL]`;
+  --log-level LEVEL                debug, info, warn or error (default info) [TINYCDN_LOG_LEVEL]
+  --metrics-bind-address ADDR      serve Prometheus metrics at http://ADDR/metrics: :8383 (every
+                                   interface), 127.0.0.1:8383, [::1]:8383; 0 turns them off
+                                   (default :8383) [TINYCDN_METRICS_BIND_ADDRESS]`;
+
+export const DEFAULT_METRICS_BIND_ADDRESS = ':8383';
 
 /** 500ms, 30s, 10m, 1h (or a bare number of seconds) → milliseconds. */
 export function parseDuration(text: string): number | undefined {
@@ -51,6 +57,8 @@ export interface OperatorCliConfig {
   resyncPeriodMs: number;
   workers: number;
   logLevel: Level;
+  /** Where /metrics is served; null when turned off (`0`). */
+  metricsBindAddress: BindAddress | null;
 }
 
 export function parseOperatorArgs(argv: string[], env: Env): OperatorCliConfig {
@@ -69,6 +77,7 @@ export function parseOperatorArgs(argv: string[], env: Env): OperatorCliConfig {
         'resync-period': { type: 'string' },
         workers: { type: 'string' },
         'log-level': { type: 'string' },
+        'metrics-bind-address': { type: 'string' },
       },
       allowNegative: true,
       allowPositionals: false,
@@ -102,6 +111,14 @@ export function parseOperatorArgs(argv: string[], env: Env): OperatorCliConfig {
   if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) {
     problems.push(`--log-level: expected debug, info, warn or error, got ${JSON.stringify(logLevel)}`);
   }
+  const metricsText =
+    str('metrics-bind-address', 'TINYCDN_METRICS_BIND_ADDRESS') ?? DEFAULT_METRICS_BIND_ADDRESS;
+  const metricsBindAddress = parseBindAddress(metricsText);
+  if (metricsBindAddress === undefined) {
+    problems.push(
+      `--metrics-bind-address: expected [host]:port such as :8383 or 127.0.0.1:8383, or 0 to turn metrics off, got ${JSON.stringify(metricsText)}`,
+    );
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     namespace: str('namespace', 'TINYCDN_WATCH_NAMESPACE'),
@@ -113,6 +130,7 @@ export function parseOperatorArgs(argv: string[], env: Env): OperatorCliConfig {
     resyncPeriodMs: resyncPeriodMs ?? 0,
     workers,
     logLevel,
+    metricsBindAddress: metricsBindAddress ?? null,
   };
 }
 
@@ -151,6 +169,7 @@ export async function operatorCommand(argv: string[], env: Env): Promise<void> {
       leaderElectionNamespace: cfg.leaderElectionNamespace,
       resyncPeriodMs: cfg.resyncPeriodMs,
       workers: cfg.workers,
+      metricsBindAddress: cfg.metricsBindAddress,
       log,
       signal: stop.signal,
     });

@@ -12,6 +12,7 @@ import { KubeClient, loadKubeConfig } from './runtime/client.ts';
 import { EventRecorder } from './runtime/events.ts';
 import { LeaderElector } from './runtime/leader.ts';
 import type { Logger } from './runtime/log.ts';
+import { type BindAddress, type MetricsServer, OperatorMetrics, serveMetrics } from './runtime/metrics.ts';
 
 export const DEFAULT_LEASE_NAME = 'tinycdn-operator';
 export const DEFAULT_OPERATOR_NAMESPACE = 'tinycdn-system';
@@ -35,6 +36,13 @@ export interface OperatorOptions {
   leaseDurationMs?: number;
   renewDeadlineMs?: number;
   retryPeriodMs?: number;
+  /** Where to serve /metrics (--metrics-bind-address); null or undefined: no server. */
+  metricsBindAddress?: BindAddress | null | undefined;
+  /**
+   * The metrics to record into (tests read them directly); when undefined, a registry of its
+   * own if metricsBindAddress is set, else none.
+   */
+  metrics?: OperatorMetrics;
 }
 
 /** Runs until `signal` aborts, then stops cleanly (drain, release the Lease). */
@@ -44,6 +52,20 @@ export async function runOperator(opts: OperatorOptions): Promise<void> {
   const identity = `${process.env.HOSTNAME || hostname()}_${randomBytes(4).toString('hex')}`;
   const log = opts.log.with({ identity });
   const events = new EventRecorder({ client, controller: REPORTING_CONTROLLER, instance: identity, log });
+  const metrics = opts.metrics ?? (opts.metricsBindAddress ? new OperatorMetrics() : undefined);
+  metrics?.setLeader(false);
+  // Before the election: a standby answers scrapes too (leader 0), and an address that cannot
+  // be bound stops the operator at once with the reason.
+  let server: MetricsServer | undefined;
+  if (metrics && opts.metricsBindAddress) {
+    try {
+      server = await serveMetrics(metrics, opts.metricsBindAddress, log);
+    } catch (err) {
+      log.error('stopping: metrics cannot be served (--metrics-bind-address)', { err });
+      client.close();
+      throw err;
+    }
+  }
   const newController = () =>
     new Controller({
       client,
@@ -53,6 +75,7 @@ export async function runOperator(opts: OperatorOptions): Promise<void> {
       ...(opts.discoveryTtlMs !== undefined ? { discoveryTtlMs: opts.discoveryTtlMs } : {}),
       events,
       log,
+      metrics,
     });
   log.info('starting', {
     server: client.server,
@@ -61,6 +84,8 @@ export async function runOperator(opts: OperatorOptions): Promise<void> {
   });
   try {
     if (!opts.leaderElect) {
+      // The only replica: it leads for as long as it runs.
+      metrics?.setLeader(true);
       const controller = newController();
       const started = controller
         .start()
@@ -68,6 +93,7 @@ export async function runOperator(opts: OperatorOptions): Promise<void> {
       await abortion(opts.signal);
       await controller.stop();
       await started;
+      metrics?.setLeader(false);
       return;
     }
     const elector = new LeaderElector({
@@ -79,6 +105,7 @@ export async function runOperator(opts: OperatorOptions): Promise<void> {
       ...(opts.leaseDurationMs !== undefined ? { leaseDurationMs: opts.leaseDurationMs } : {}),
       ...(opts.renewDeadlineMs !== undefined ? { renewDeadlineMs: opts.renewDeadlineMs } : {}),
       ...(opts.retryPeriodMs !== undefined ? { retryPeriodMs: opts.retryPeriodMs } : {}),
+      ...(metrics ? { onLeadershipChange: (leader: boolean) => metrics.setLeader(leader) } : {}),
     });
     while (await elector.acquire(opts.signal)) {
       const controller = newController();
@@ -96,6 +123,7 @@ export async function runOperator(opts: OperatorOptions): Promise<void> {
     }
   } finally {
     await events.flush();
+    await server?.close();
     client.close();
     log.info('stopped');
   }

@@ -16,6 +16,8 @@ export const PLURAL = 'imageproxies';
 
 export const DEFAULT_IMAGE = `ghcr.io/tinycdn/tinycdn:${pkg.version}`;
 export const DEFAULT_NGINX_IMAGE = 'nginxinc/nginx-unprivileged:1.27-alpine';
+/** The official NGINX Prometheus exporter, the `nginx-exporter` container when monitoring is on. */
+export const DEFAULT_NGINX_EXPORTER_IMAGE = 'nginx/nginx-prometheus-exporter:1.4.2';
 
 /**
  * IMGPROXY_* settings the operator derives from the spec. `spec.env` may not set them,
@@ -50,6 +52,8 @@ export const OPERATOR_OWNED_ENV = [
   'IMGPROXY_TTL',
   'IMGPROXY_GRACEFUL_STOP_TIMEOUT',
   'IMGPROXY_PROMETHEUS_BIND',
+  // The dashboards and alerts query tinycdn_* series: another prefix would blank them.
+  'IMGPROXY_PROMETHEUS_NAMESPACE',
 ] as const;
 
 const celList = (items: readonly string[]) => `[${items.map((i) => `'${i}'`).join(', ')}]`;
@@ -437,7 +441,13 @@ export const ImageProxySpec = Type.Object(
         enabled: Type.Boolean({
           default: false,
           description:
-            'Create a ServiceMonitor and a PrometheusRule (skipped, with a status condition, when the cluster lacks their CRDs).',
+            "Create a ServiceMonitor and a PrometheusRule (skipped, with a status condition, when the cluster lacks their CRDs), and, when the cache is on, run the NGINX Prometheus exporter as a third container (`nginx-exporter`, port 9113 `nginx-metrics`) reading nginx's stub_status.",
+        }),
+        exporterImage: Type.String({
+          default: DEFAULT_NGINX_EXPORTER_IMAGE,
+          minLength: 1,
+          description:
+            'Image of the `nginx-exporter` container: the official NGINX Prometheus exporter (0.11 or later; it is passed --nginx.scrape-uri and --web.listen-address).',
         }),
       },
       { default: {}, description: 'Prometheus Operator objects.' },

@@ -1,7 +1,8 @@
 /**
  * The Deployment: one pod with the transform server (`tinycdn`) and, when the cache is on, the
- * nginx cache sidecar (`cache`) in front of it. Pod Security Standards "restricted" on the pod
- * and both containers; a hash of everything the pod reads at start-up (ConfigMap, env, the
+ * nginx cache sidecar (`cache`) in front of it, plus the NGINX Prometheus exporter
+ * (`nginx-exporter`) when monitoring is on too. Pod Security Standards "restricted" on the pod
+ * and every container; a hash of everything the pod reads at start-up (ConfigMap, env, the
  * signing Secret's checksum) on the pod template, so any change to them rolls the pods.
  */
 import { createHash } from 'node:crypto';
@@ -19,10 +20,16 @@ import {
   childMeta,
   configMapName,
   deploymentName,
+  EXPORTER_CONTAINER,
+  EXPORTER_PORT,
+  EXPORTER_PORT_NAME,
+  EXPORTER_UID,
   HTTP_PORT,
   HTTP_PORT_NAME,
   METRICS_PORT,
   METRICS_PORT_NAME,
+  NGINX_STATUS_PATH,
+  NGINX_STATUS_PORT,
   NGINX_UID,
   PATHS,
   selectorLabels,
@@ -110,6 +117,8 @@ export function buildDeployment(ip: ImageProxy, parts: DeploymentParts): KubeObj
   const timing = shutdownTiming(spec);
   const containers = [appContainer(ip, parts.env, timing.appPreStopSeconds)];
   if (spec.cache.enabled) containers.push(cacheContainer(spec, timing.nginxPreStopSeconds));
+  // nginx's counters (hits are invisible to the service) exist only with the cache.
+  if (spec.cache.enabled && spec.monitoring.enabled) containers.push(exporterContainer(spec));
 
   const podSpec: Record<string, unknown> = {
     // The pod never talks to the API server; no token, no service-link variables (a Service
@@ -222,6 +231,43 @@ function cacheContainer(spec: ImageProxySpec, drainSeconds: number): Record<stri
       { name: VOLUMES.nginxTmp, mountPath: PATHS.tmp },
       { name: VOLUMES.cache, mountPath: PATHS.cache },
     ],
+  };
+}
+
+/**
+ * The NGINX Prometheus exporter: reads stub_status on the pod's loopback and serves nginx_up,
+ * nginx_http_requests_total and nginx_connections_* on `nginx-metrics`. The flags are written
+ * `--name=value`, which both the 0.11 binary (Go's flag package) and 1.x (kingpin) accept.
+ *
+ * The default image is 1.x: since 1.0 (nginx/nginx-prometheus-exporter#504) it starts even
+ * when nginx does not answer yet and reports nginx_up 0, where 0.11 (what the tests build) exits
+ * and would be restarted by the kubelet, with its back-off, whenever it wins the race with nginx.
+ *
+ * No readiness probe: a pod's readiness is every container's, and a monitoring sidecar must
+ * never take the pod out of the Service. Liveness is a TCP connect, not an HTTP GET of
+ * /metrics: every scrape of the exporter reads stub_status, which nginx counts as a request,
+ * so an HTTP probe would add requests the dashboards would then show as traffic.
+ */
+function exporterContainer(spec: ImageProxySpec): Record<string, unknown> {
+  return {
+    name: EXPORTER_CONTAINER,
+    image: spec.monitoring.exporterImage,
+    imagePullPolicy: spec.imagePullPolicy,
+    args: [
+      `--nginx.scrape-uri=http://127.0.0.1:${NGINX_STATUS_PORT}${NGINX_STATUS_PATH}`,
+      `--web.listen-address=:${EXPORTER_PORT}`,
+    ],
+    ports: [{ name: EXPORTER_PORT_NAME, containerPort: EXPORTER_PORT, protocol: 'TCP' }],
+    // Measured (v0.11.0, test/fixtures/nginx-exporter.sh): 15 MiB resident after 200 scrapes,
+    // which took well under a second of CPU in all. A Go binary: the limit leaves it headroom.
+    resources: { requests: { cpu: '10m', memory: '24Mi' }, limits: { memory: '64Mi' } },
+    livenessProbe: {
+      tcpSocket: { port: EXPORTER_PORT_NAME },
+      periodSeconds: 10,
+      timeoutSeconds: 2,
+      failureThreshold: 3,
+    },
+    securityContext: restricted(EXPORTER_UID),
   };
 }
 

@@ -25,6 +25,7 @@ describe('env', () => {
     const table: Array<[Record<string, unknown>, string, string | undefined]> = [
       [{}, 'IMGPROXY_BIND', ':8081'],
       [{}, 'IMGPROXY_PROMETHEUS_BIND', ':9090'],
+      [{}, 'IMGPROXY_PROMETHEUS_NAMESPACE', 'tinycdn'],
       [
         { sources: { allowedPrefixes: ['https://a.example/', 'https://b.example/x/'] } },
         'IMGPROXY_ALLOWED_SOURCES',

@@ -6,7 +6,7 @@
  * nothing here is overridden by it).
  */
 import type { ImageProxy, ImageProxySpec } from '../api/v1alpha1.ts';
-import { APP_PORT, CONFIG_KEYS, METRICS_PORT, PATHS } from './meta.ts';
+import { APP_PORT, CONFIG_KEYS, METRICS_NAMESPACE, METRICS_PORT, PATHS } from './meta.ts';
 
 /** A core/v1 EnvVar: a literal value or a key of a Secret. */
 export interface EnvVar {
@@ -86,6 +86,8 @@ function serverEnv(spec: ImageProxySpec): EnvVar[] {
     literal('IMGPROXY_BIND', `:${APP_PORT}`),
     literal('IMGPROXY_GRACEFUL_STOP_TIMEOUT', serviceTimeouts(spec).gracefulStop),
     literal('IMGPROXY_PROMETHEUS_BIND', `:${METRICS_PORT}`),
+    // Explicit, not the service's default: the dashboards and alerts depend on the prefix.
+    literal('IMGPROXY_PROMETHEUS_NAMESPACE', METRICS_NAMESPACE),
   ];
 }
 

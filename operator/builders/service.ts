@@ -1,12 +1,15 @@
 /**
  * The Service in front of the pods: port `http` to nginx (or straight to the service's `app`
- * port when the cache is off) and, when monitoring is on, port `metrics` for the ServiceMonitor.
+ * port when the cache is off) and, when monitoring is on, port `metrics` for the ServiceMonitor
+ * (plus `nginx-metrics`, the exporter's, when the cache is on too).
  */
 import type { ImageProxy } from '../api/v1alpha1.ts';
 import {
   APP_PORT_NAME,
   childMeta,
   deploymentName,
+  EXPORTER_PORT,
+  EXPORTER_PORT_NAME,
   HTTP_PORT_NAME,
   METRICS_PORT,
   METRICS_PORT_NAME,
@@ -31,6 +34,15 @@ export function buildService(ip: ImageProxy): KubeObject {
       targetPort: METRICS_PORT_NAME,
       protocol: 'TCP',
     });
+    // The exporter runs only in front of a cache (deployment.ts).
+    if (spec.cache.enabled) {
+      ports.push({
+        name: EXPORTER_PORT_NAME,
+        port: EXPORTER_PORT,
+        targetPort: EXPORTER_PORT_NAME,
+        protocol: 'TCP',
+      });
+    }
   }
   return {
     apiVersion: 'v1',

@@ -95,7 +95,7 @@ export const MAXIMAL_SPEC: Spec = {
     storage: { emptyDir: { medium: 'Memory', sizeLimit: '700Mi' } },
   },
   service: { type: 'LoadBalancer', port: 8443, annotations: { 'lb.example.com/internal': 'true' } },
-  monitoring: { enabled: true },
+  monitoring: { enabled: true, exporterImage: 'registry.example.com/nginx-prometheus-exporter:1.4.2' },
   tracing: { endpoint: 'http://otel.example.com:4318', samplingRatio: 0.25 },
   env: [
     { name: 'IMGPROXY_TIMEOUT', value: '20' },

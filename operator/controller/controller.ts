@@ -11,9 +11,10 @@ import type { KubeClient } from '../runtime/client.ts';
 import type { EventRecorder } from '../runtime/events.ts';
 import { Informer } from '../runtime/informer.ts';
 import type { Logger } from '../runtime/log.ts';
+import type { OperatorMetrics } from '../runtime/metrics.ts';
 import { objectKey } from '../runtime/resources.ts';
 import type { KubeResource } from '../runtime/types.ts';
-import { runWorkers, WorkQueue } from '../runtime/workqueue.ts';
+import { type HandlerResult, runWorkers, WorkQueue } from '../runtime/workqueue.ts';
 import { KindDiscovery } from './discovery.ts';
 import { MANAGED_BY_SELECTOR, ownerKey } from './owner.ts';
 import { type ChildCaches, IMAGEPROXY_TYPE, ReconcileError, Reconciler } from './reconcile.ts';
@@ -32,6 +33,8 @@ export interface ControllerOptions {
   build?: (input: BuildInput) => BuildResult;
   managedKinds?: ManagedKind[];
   discoveryTtlMs?: number;
+  /** Reconcile counts and durations, queue depth, ImageProxy readiness; none when undefined. */
+  metrics?: OperatorMetrics | undefined;
 }
 
 const SECRET_TYPE = { apiVersion: 'v1', kind: 'Secret', plural: 'secrets' };
@@ -87,6 +90,7 @@ export class Controller implements ChildCaches {
       log: opts.log,
       ...(opts.build ? { build: opts.build } : {}),
       managedKinds: this.#kinds,
+      ...(opts.metrics ? { metrics: opts.metrics } : {}),
     });
   }
 
@@ -134,10 +138,11 @@ export class Controller implements ChildCaches {
     await this.#imageProxies.start();
     if (this.#stopped) return; // stopped while waiting for the caches
     this.#log.info('caches synced', { kinds: all.map((i) => i.type.kind) });
+    this.#o.metrics?.trackQueue(this.queue);
     this.#workers = runWorkers(
       this.queue,
       this.#o.workers ?? 2,
-      (key) => this.#reconciler.reconcile(key),
+      (key) => this.#reconcile(key),
       (key, err, retryInMs) => {
         const expected = err instanceof ReconcileError;
         this.#log[expected ? 'warn' : 'error']('reconcile failed', { imageproxy: key, err, retryInMs });
@@ -150,12 +155,29 @@ export class Controller implements ChildCaches {
     }
   }
 
+  /** One reconcile, counted and timed whatever its outcome. */
+  async #reconcile(key: string): Promise<HandlerResult> {
+    const started = performance.now();
+    const seconds = () => (performance.now() - started) / 1000;
+    try {
+      const result = await this.#reconciler.reconcile(key);
+      this.#o.metrics?.reconciled('success', seconds());
+      return result;
+    } catch (err) {
+      this.#o.metrics?.reconciled('error', seconds());
+      throw err;
+    }
+  }
+
   /** Stops taking work, waits for reconciles in flight, stops the informers. */
   async stop(): Promise<void> {
     this.#stopped = true;
     clearInterval(this.#resync);
     await this.queue.shutdown();
     await this.#workers;
+    // No longer reconciling: a standby's view of readiness would only go stale.
+    this.#o.metrics?.trackQueue(undefined);
+    this.#o.metrics?.forgetAllImageProxies();
     await Promise.all([this.#imageProxies, this.#secrets, ...this.#children.values()].map((i) => i.stop()));
     await this.#o.events.flush();
   }

@@ -13,6 +13,7 @@ import { applyObject, deleteObject, FIELD_MANAGER } from '../runtime/apply.ts';
 import { ApiError, isConflict, isNotFound, type KubeClient } from '../runtime/client.ts';
 import type { EventRecorder } from '../runtime/events.ts';
 import type { Logger } from '../runtime/log.ts';
+import type { OperatorMetrics } from '../runtime/metrics.ts';
 import { type ResourceType, splitKey } from '../runtime/resources.ts';
 import { findCondition, writeStatusIfChanged } from '../runtime/status.ts';
 import type { KubeResource } from '../runtime/types.ts';
@@ -51,6 +52,8 @@ export interface ReconcilerDeps {
   build?: (input: BuildInput) => BuildResult;
   managedKinds?: ManagedKind[];
   now?: () => Date;
+  /** The tinycdn_operator_imageproxy_ready gauge. */
+  metrics?: Pick<OperatorMetrics, 'setReady' | 'forgetImageProxy'>;
 }
 
 /** A reconcile that did its best but must be retried (with backoff). */
@@ -116,7 +119,10 @@ export class Reconciler {
     else this.#written.delete(key);
     // Gone, or going: the garbage collector removes the children through their owner
     // references; applying now would only race it.
-    if (!ip || ip.metadata.deletionTimestamp) return {};
+    if (!ip || ip.metadata.deletionTimestamp) {
+      this.#d.metrics?.forgetImageProxy(namespace, name);
+      return {};
+    }
     const log = this.#d.log.with({ imageproxy: key, generation: ip.metadata.generation });
 
     const monitoring = await this.#discoverOptionalKinds();
@@ -171,6 +177,12 @@ export class Reconciler {
       selector: formatSelector(selectorLabels(ip)),
       now: (this.#d.now ?? (() => new Date()))(),
     });
+    // What the status says, written or not (a failed write is retried; the gauge is already right).
+    this.#d.metrics?.setReady(
+      ip.metadata.namespace,
+      ip.metadata.name,
+      findCondition(status.conditions, 'Ready')?.status === 'True',
+    );
     await this.#writeStatus(key, ip, status, log);
 
     if (blocked) throw new ReconcileError(blocked.message);

@@ -35,6 +35,8 @@ export interface LeaderElectorOptions {
   renewDeadlineMs?: number;
   retryPeriodMs?: number;
   log: Logger;
+  /** Called whenever this process gains or loses the lead (the tinycdn_operator_leader gauge). */
+  onLeadershipChange?: (leader: boolean) => void;
 }
 
 /** MicroTime: RFC 3339 with microseconds. */
@@ -44,9 +46,10 @@ export type HoldResult = 'lost' | 'stopped';
 
 export class LeaderElector {
   readonly identity: string;
-  readonly #o: Required<Omit<LeaderElectorOptions, 'log' | 'client'>>;
+  readonly #o: Required<Omit<LeaderElectorOptions, 'log' | 'client' | 'onLeadershipChange'>>;
   readonly #client: KubeClient;
   readonly #log: Logger;
+  readonly #onChange: (leader: boolean) => void;
   /** The record as last seen, and when (local clock): the basis for expiry. */
   #observed: { spec: LeaseSpec; atMs: number } | undefined;
   #leader = false;
@@ -54,6 +57,7 @@ export class LeaderElector {
   constructor(opts: LeaderElectorOptions) {
     this.identity = opts.identity;
     this.#client = opts.client;
+    this.#onChange = opts.onLeadershipChange ?? (() => {});
     this.#log = opts.log.with({ lease: `${opts.namespace}/${opts.name}`, identity: opts.identity });
     this.#o = {
       namespace: opts.namespace,
@@ -139,7 +143,9 @@ export class LeaderElector {
 
   #set(leader: boolean): boolean {
     if (leader && !this.#leader) this.#log.info('acquired leadership');
+    const changed = leader !== this.#leader;
     this.#leader = leader;
+    if (changed) this.#onChange(leader);
     return leader;
   }
 
@@ -187,7 +193,7 @@ export class LeaderElector {
         this.#log.warn('lease renewal failed', { err });
       }
       if (Date.now() - lastRenewMs >= this.#o.renewDeadlineMs) {
-        this.#leader = false;
+        this.#set(false);
         this.#log.warn('lost leadership: could not renew the lease in time', {
           renewDeadlineMs: this.#o.renewDeadlineMs,
         });
@@ -202,7 +208,7 @@ export class LeaderElector {
    */
   async release(): Promise<void> {
     if (!this.#leader) return;
-    this.#leader = false;
+    this.#set(false);
     try {
       const lease = await this.#client.request<Lease>('GET', this.#path, { timeoutMs: 5_000 });
       if (lease.spec?.holderIdentity !== this.identity) return;

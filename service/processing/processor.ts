@@ -121,6 +121,7 @@ async function processImage(
     height,
     variesByAccept,
     warnings,
+    encode: saved.encode,
   };
 }
 

@@ -6,6 +6,7 @@ import { outputMeta } from './finalize.ts';
 import { type SaveFormat, supportsQuality } from './formats.ts';
 import type { RawImage } from './raw_image.ts';
 import type { SourceHeader } from './source.ts';
+import type { EncodeTiming } from './types.ts';
 
 /** Default quality when neither the request nor the format's setting gives one (IMGPROXY_QUALITY's default). */
 const DEFAULT_QUALITY = 80;
@@ -24,7 +25,7 @@ export async function saveImage(args: {
   animation: EncodeInput['animation'];
   signal: AbortSignal | undefined;
   warnings: string[];
-}): Promise<{ data: Buffer; format: SaveFormat }> {
+}): Promise<{ data: Buffer; format: SaveFormat; encode: EncodeTiming | undefined }> {
   const { po, animation } = args;
   // Encoding to fit max_bytes may take several passes: decode once, not once per pass.
   const img = po.maxBytes > 0 && args.img instanceof DeferredImage ? await args.img.materialize() : args.img;
@@ -48,9 +49,14 @@ export async function saveImage(args: {
     animation,
   };
   args.signal?.throwIfAborted();
+  // A DeferredImage decodes, transforms and encodes in this one libvips pass: the time is the
+  // whole pipeline's, not the encoder's, so it is not reported as an encode.
+  const fused = img instanceof DeferredImage;
+  const start = performance.now();
   const data =
     po.maxBytes > 0 && supportsQuality(format)
       ? await encodeToFit(input, po.maxBytes, args.signal)
       : await encode(input);
-  return { data, format };
+  const encodeTiming = fused ? undefined : { start, end: performance.now() };
+  return { data, format, encode: encodeTiming };
 }

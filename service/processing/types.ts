@@ -24,6 +24,19 @@ export interface ProcessResult {
   height: number;
   /** True when the chosen format depended on the Accept header (the server then sends Vary: Accept). */
   variesByAccept: boolean;
+  /**
+   * When the encoder ran as a pass of its own over decoded pixels (some step needed them), its
+   * start and end (performance.now() milliseconds). Undefined when decode, resize and encode ran fused in
+   * one libvips pass (DeferredImage: nothing else needed the pixels), where the encode cannot
+   * be told apart from the decode, and for results passed through without encoding.
+   */
+  encode?: EncodeTiming;
   /** Human hints worth a log line (e.g. an animated source flattened to one frame and how to keep it). */
   warnings: string[];
+}
+
+/** Start and end of a phase, in performance.now() milliseconds. */
+export interface EncodeTiming {
+  start: number;
+  end: number;
 }

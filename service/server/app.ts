@@ -10,11 +10,13 @@ import Fastify, {
   LogController,
 } from 'fastify';
 import { HttpError, isHttpError } from '../errors.ts';
+import type { Span } from '../observability/tracing.ts';
 import { Collapser } from './collapse.ts';
 import type { ServerConfig } from './config.ts';
 import { internalError, methodNotAllowed, requestTimeout, shuttingDown, unauthorized } from './errors.ts';
-import { handleImage, type ImageAnswer, type ImageDeps } from './handle-image.ts';
+import { handleImage, type ImageAnswer, type ImageDeps, type ImageStats } from './handle-image.ts';
 import { successHeaders } from './headers.ts';
+import { loggerOptions } from './logging.ts';
 import { parseAccept } from './negotiate.ts';
 
 export interface AppState {
@@ -26,6 +28,21 @@ export interface AppDeps extends Omit<ImageDeps, 'warn'> {
   serverConfig: ServerConfig;
   state: AppState;
 }
+
+/** What an image request leaves behind for its metrics, span and log line. */
+interface ImageRecord {
+  /** The server span, when tracing. */
+  span: Span | undefined;
+  /** The transform's costs, once it answered (its own or a shared one). */
+  stats?: ImageStats;
+  format?: string;
+  /** True when another request's transform produced the answer (`shared` in the log line). */
+  shared: boolean;
+  finished: boolean;
+}
+
+/** Error kind of each answered error (every route), for the log line and N_errors_total. */
+const errorKinds = new WeakMap<FastifyRequest, string>();
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -39,8 +56,6 @@ const COLLAPSE_MAX_KEYS = 1024;
 /** Identical in-flight image requests share one transform (collapse.ts). */
 interface Collapsing {
   collapser: Collapser<ImageAnswer>;
-  /** Requests answered with another request's transform, marked `shared` in their log line. */
-  shared: WeakSet<FastifyRequest>;
 }
 
 /** The request id: the caller's X-Request-ID when it is sane, else a fresh one. */
@@ -54,6 +69,7 @@ function requestId(req: { headers: Record<string, string | string[] | undefined>
  * all, so no cache in front (our nginx sidecar included) can be told to keep an error.
  */
 function sendError(reply: FastifyReply, err: HttpError): FastifyReply {
+  errorKinds.set(reply.request, err.kind);
   for (const h of ['cache-control', 'expires', 'x-accel-expires', 'etag', 'vary', 'content-disposition']) {
     reply.removeHeader(h);
   }
@@ -63,6 +79,7 @@ function sendError(reply: FastifyReply, err: HttpError): FastifyReply {
 /** Turns anything thrown into an HttpError, logging what deserves it. */
 function toHttpError(req: FastifyRequest, err: unknown): HttpError {
   if (isHttpError(err)) {
+    // pino's error serializer appends the causes' messages and stacks to the error's.
     if (err.report) req.log.error({ err, kind: err.kind }, err.message);
     else req.log.info({ kind: err.kind, reason: err.message }, 'request refused');
     return err;
@@ -79,7 +96,7 @@ function toHttpError(req: FastifyRequest, err: unknown): HttpError {
 export function buildApp(deps: AppDeps): FastifyInstance {
   const cfg = deps.serverConfig;
   const app = Fastify({
-    logger: { level: cfg.logLevel },
+    logger: loggerOptions(cfg.logLevel, cfg.logFormat),
     // One log line per request, written by the onResponse hook below.
     logController: new LogController({ disableRequestLogging: true }),
     genReqId: requestId,
@@ -94,7 +111,49 @@ export function buildApp(deps: AppDeps): FastifyInstance {
 
   const collapsing: Collapsing = {
     collapser: new Collapser<ImageAnswer>(COLLAPSE_MAX_KEYS),
-    shared: new WeakSet(),
+  };
+  const images = new WeakMap<FastifyRequest, ImageRecord>();
+
+  /**
+   * Once per request: the log line and, for image requests, the metrics and the span's end.
+   * Called by onResponse, and for image requests also when the client left (no response
+   * finishes then); the first call wins.
+   */
+  const finish = (req: FastifyRequest, reply: FastifyReply): void => {
+    const image = images.get(req);
+    if (image?.finished) return;
+    const status = reply.statusCode;
+    const kind = errorKinds.get(req);
+    const span = image?.span;
+    const spanContext = span?.spanContext();
+    const stats = image?.stats;
+    req.log.info(
+      {
+        method: req.method,
+        path: req.url.split('?')[0],
+        status,
+        durationMs: Math.round(reply.elapsedTime * 10) / 10,
+        bytes: Number(reply.getHeader('content-length') ?? 0),
+        contentType: reply.getHeader('content-type'),
+        ...(kind === undefined ? {} : { error: kind }),
+        ...(image?.format === undefined ? {} : { format: image.format }),
+        ...(stats === undefined ? {} : stats),
+        ...(image?.shared ? { shared: true } : {}),
+        ...(spanContext === undefined ? {} : { traceId: spanContext.traceId, spanId: spanContext.spanId }),
+      },
+      'request',
+    );
+    if (image === undefined) return;
+    image.finished = true;
+    deps.metrics?.requestFinished(status, reply.elapsedTime / 1000, kind);
+    if (span !== undefined) {
+      span.setAttribute('http.response.status_code', status);
+      if (image.shared) span.setAttribute('tinycdn.shared', true);
+      if (kind !== undefined) span.setAttribute('error.type', kind);
+      // Server spans: only 5xx are the server's errors (OpenTelemetry's HTTP conventions).
+      if (status >= 500) span.setStatus({ code: 2 });
+      span.end();
+    }
   };
 
   app.addHook('onRequest', async (req, reply) => {
@@ -103,20 +162,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     if (cfg.allowOrigin !== '') reply.header('access-control-allow-origin', cfg.allowOrigin);
   });
 
-  app.addHook('onResponse', async (req, reply) => {
-    req.log.info(
-      {
-        method: req.method,
-        path: req.url.split('?')[0],
-        status: reply.statusCode,
-        durationMs: Math.round(reply.elapsedTime * 10) / 10,
-        bytes: Number(reply.getHeader('content-length') ?? 0),
-        contentType: reply.getHeader('content-type'),
-        ...(collapsing.shared.has(req) ? { shared: true } : {}),
-      },
-      'request',
-    );
-  });
+  app.addHook('onResponse', async (req, reply) => finish(req, reply));
 
   app.setErrorHandler((err, req, reply) => sendError(reply, toHttpError(req, err)));
 
@@ -130,6 +176,17 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.get('/favicon.ico', async (_req, reply) => reply.code(200).header('content-length', '0').send());
 
   app.all('/*', async (req, reply) => {
+    // Every request on this route is an image request for the metrics (405 and 403 included).
+    deps.metrics?.requestStarted();
+    images.set(req, {
+      span: deps.tracing?.startRequest(req.method, req.url.split('?')[0] ?? '/', req.headers),
+      shared: false,
+      finished: false,
+    });
+    // A connection that breaks while the answer is being written never finishes the response,
+    // so onResponse does not run: finish on close instead, once the answer was handed over
+    // (before that, serveImage sees the client leave and finishes with 499 itself).
+    reply.raw.once('close', () => setImmediate(() => reply.sent && finish(req, reply)));
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       reply.header('allow', 'GET, HEAD');
       return sendError(reply, methodNotAllowed(req.method));
@@ -137,7 +194,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     if (cfg.secret !== '' && req.headers.authorization !== `Bearer ${cfg.secret}`) {
       return sendError(reply, unauthorized());
     }
-    return serveImage(req, reply, deps, collapsing);
+    return serveImage(req, reply, deps, collapsing, images.get(req), finish);
   });
 
   return app;
@@ -148,6 +205,8 @@ async function serveImage(
   reply: FastifyReply,
   deps: AppDeps,
   collapsing: Collapsing,
+  record: ImageRecord | undefined,
+  finish: (req: FastifyRequest, reply: FastifyReply) => void,
 ): Promise<FastifyReply> {
   const cfg = deps.serverConfig;
   const clientGone = new AbortController();
@@ -157,6 +216,7 @@ async function serveImage(
   const deadline = AbortSignal.timeout(cfg.timeout * 1000);
   const signal = AbortSignal.any([clientGone.signal, deadline]);
   const traceparent = req.headers.traceparent;
+  const span = record?.span;
 
   try {
     const rawPath = (req.raw.url ?? '/').split('?')[0] ?? '/';
@@ -170,13 +230,18 @@ async function serveImage(
           rawPath,
           accepts,
           signal: workSignal,
+          span,
           forwardHeaders: typeof traceparent === 'string' ? { traceparent } : {},
         },
         { ...deps, warn: (m) => req.log.warn({ hint: true }, m) },
       ),
     );
-    if (shared) collapsing.shared.add(req);
     const { parsed, result } = value;
+    if (record !== undefined) {
+      record.shared = shared;
+      record.stats = value.stats;
+      record.format = result.format;
+    }
     const now = Math.floor(Date.now() / 1000);
     reply.headers(successHeaders(cfg, parsed.sourceUrl, parsed.options, result, now));
     if (cfg.useEtag) {
@@ -192,7 +257,11 @@ async function serveImage(
     if (clientGone.signal.aborted) {
       // Nobody is listening: record nginx's "client closed request" status, send nothing.
       req.log.info('client closed the connection before the answer');
-      return reply.code(499).send();
+      errorKinds.set(req, 'client_closed');
+      reply.code(499).send();
+      // The socket is gone, so the response never finishes and onResponse never runs.
+      finish(req, reply);
+      return reply;
     }
     if (deadline.aborted) return sendError(reply, toHttpError(req, requestTimeout(cfg.timeout)));
     return sendError(reply, toHttpError(req, err));

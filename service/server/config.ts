@@ -1,6 +1,7 @@
 /** HTTP server settings, with imgproxy's variable names and defaults. */
 import { availableParallelism } from 'node:os';
 import { type Env, EnvReader } from '../env.ts';
+import { LOG_FORMATS, type LogFormat, type LogLevel } from './logging.ts';
 
 export interface ServerConfig {
   host: string;
@@ -24,8 +25,9 @@ export interface ServerConfig {
   /** Required `Authorization: Bearer` token, if any (IMGPROXY_SECRET). */
   secret: string;
   healthCheckPath: string;
-  logLevel: 'debug' | 'info' | 'warn' | 'error';
-  logFormat: 'json' | 'pretty';
+  logLevel: LogLevel;
+  /** IMGPROXY_LOG_FORMAT: json (default here; imgproxy's is pretty), gcp, structured, pretty. */
+  logFormat: LogFormat;
 }
 
 /** imgproxy's IMGPROXY_BIND: `:8080` (all interfaces), `127.0.0.1:8080`, `[::1]:8080`. */
@@ -63,7 +65,7 @@ export function loadServerConfig(env: Env): ServerConfig {
     secret: r.string('IMGPROXY_SECRET', ''),
     healthCheckPath: r.string('IMGPROXY_HEALTH_CHECK_PATH', ''),
     logLevel: r.oneOf('IMGPROXY_LOG_LEVEL', 'info', ['debug', 'info', 'warn', 'error'] as const),
-    logFormat: r.oneOf('IMGPROXY_LOG_FORMAT', 'json', ['json', 'pretty'] as const),
+    logFormat: r.oneOf('IMGPROXY_LOG_FORMAT', 'json', LOG_FORMATS),
   };
   if (cfg.healthCheckPath !== '' && !cfg.healthCheckPath.startsWith('/')) {
     r.problem('IMGPROXY_HEALTH_CHECK_PATH', 'must start with /');

@@ -1,14 +1,19 @@
 /**
  * Boots the server: loads every module's configuration (reporting all problems at once),
- * prepares sharp, builds the app, listens, and stops gracefully on SIGTERM/SIGINT:
- * readiness turns 503 at once, the listener closes, in-flight requests get
- * IMGPROXY_GRACEFUL_STOP_TIMEOUT seconds to finish, then the process exits 0.
+ * prepares sharp, starts the metrics listener and tracing when configured, builds the app,
+ * listens, and stops gracefully on SIGTERM/SIGINT: readiness turns 503 at once, the listener
+ * closes, in-flight requests get IMGPROXY_GRACEFUL_STOP_TIMEOUT seconds to finish, then the
+ * metrics listener closes and the last spans are exported, and the process exits 0.
  */
 import type { FastifyInstance } from 'fastify';
 import { ConfigError, type Env } from '../env.ts';
+import { loadObservabilityConfig } from '../observability/config.ts';
+import { ServiceMetrics } from '../observability/metrics.ts';
+import { type MetricsServer, startMetricsServer } from '../observability/metrics-server.ts';
+import { startTracing } from '../observability/tracing.ts';
 import { loadProcessingConfig } from '../processing/config.ts';
 import { configureSharp, createProcessor } from '../processing/index.ts';
-import { loadSourcesConfig } from '../sources/config.ts';
+import { loadSourcesConfig, VERSION } from '../sources/config.ts';
 import { createSources, sourcesConfigWarnings } from '../sources/index.ts';
 import { loadUrlConfig } from '../url/config.ts';
 import { type AppState, buildApp } from './app.ts';
@@ -31,8 +36,17 @@ export function loadConfig(env: Env) {
   const url = attempt(loadUrlConfig);
   const processing = attempt(loadProcessingConfig);
   const sources = attempt(loadSourcesConfig);
-  if (!server || !url || !processing || !sources) throw new ConfigError(problems);
-  return { server, url, processing, sources };
+  const observability = attempt(loadObservabilityConfig);
+  const metrics = observability?.metrics;
+  if (server && metrics && metrics.port !== 0 && metrics.port === server.port) {
+    problems.push(
+      `IMGPROXY_PROMETHEUS_BIND: port ${metrics.port} is also IMGPROXY_BIND's; metrics need a port of their own`,
+    );
+  }
+  if (!server || !url || !processing || !sources || !observability || problems.length > 0) {
+    throw new ConfigError(problems);
+  }
+  return { server, url, processing, sources, observability };
 }
 
 export interface RunningServer {
@@ -40,6 +54,8 @@ export interface RunningServer {
   state: AppState;
   /** `http://host:port` actually bound (useful with port 0). */
   address: string;
+  /** The metrics listener's `http://host:port`, when IMGPROXY_PROMETHEUS_BIND is set. */
+  metricsAddress: string | undefined;
   /** Graceful stop, as on SIGTERM; resolves when every in-flight request has finished or the timeout passed. */
   stop(): Promise<void>;
 }
@@ -50,13 +66,19 @@ export async function startServer(env: Env): Promise<RunningServer> {
   const processor = await createProcessor(cfg.processing);
   const sources = createSources(cfg.sources);
   const state: AppState = { ready: true };
+  const queue = new WorkerQueue(cfg.server.workers, cfg.server.queueSize);
+  const metricsCfg = cfg.observability.metrics;
+  const metrics = metricsCfg === undefined ? undefined : new ServiceMetrics(metricsCfg.namespace, queue);
+  const tracing = await startTracing(cfg.observability.tracing, VERSION);
   const app = buildApp({
     serverConfig: cfg.server,
     urlConfig: cfg.url,
-    queue: new WorkerQueue(cfg.server.workers, cfg.server.queueSize),
+    queue,
     sources,
     processor,
     state,
+    metrics,
+    tracing,
   });
   if (cfg.server.maxClients > 0) {
     app.server.maxConnections = cfg.server.maxClients;
@@ -64,7 +86,20 @@ export async function startServer(env: Env): Promise<RunningServer> {
   for (const warning of [...sourcesConfigWarnings(cfg.sources), ...sharpSetup.warnings]) {
     app.log.warn({ config: true }, warning);
   }
+  let metricsServer: MetricsServer | undefined;
+  try {
+    if (metrics !== undefined && metricsCfg !== undefined) {
+      metricsServer = await startMetricsServer(metrics.registry, metricsCfg.host, metricsCfg.port);
+    }
+  } catch (err) {
+    await tracing?.shutdown();
+    throw new ConfigError([`IMGPROXY_PROMETHEUS_BIND: cannot listen: ${(err as Error).message}`]);
+  }
   const address = await app.listen({ host: cfg.server.host, port: cfg.server.port });
+  if (cfg.observability.tracing !== undefined) {
+    const { url, protocol, sampler, ratio } = cfg.observability.tracing;
+    app.log.info({ url, protocol, sampler, ratio }, 'tracing: exporting spans over OTLP');
+  }
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
@@ -87,10 +122,18 @@ export async function startServer(env: Env): Promise<RunningServer> {
         app.server.closeAllConnections();
       }
       await sources.close();
+      // After the last request: its spans and metrics are in. The metrics listener stays up
+      // until here so a last scrape can still see the drain.
+      await metricsServer?.close();
+      try {
+        await tracing?.shutdown();
+      } catch (err) {
+        app.log.warn({ err }, 'tracing: exporting the last spans failed');
+      }
     })();
     return stopping;
   };
-  return { app, state, address, stop };
+  return { app, state, address, metricsAddress: metricsServer?.address, stop };
 }
 
 /** `tinycdn serve`: start, then stop gracefully on the first SIGTERM/SIGINT and exit 0. */

@@ -158,7 +158,20 @@ describe('the chart on a real API server (no kubelet: pods are never started)', 
       'operator',
       '--leader-elect=true',
       '--log-level=info',
+      '--metrics-bind-address=:8383',
     ]);
+    // The operator's metrics Service selects exactly the operator's pods.
+    const svc = await getJson(['service', 'tinycdn-operator-metrics', '-n', NS]);
+    assert.deepEqual(svc.spec.selector, deployment.spec.selector.matchLabels);
+    assert.deepEqual(
+      svc.spec.ports.map((p: { name: string; port: number; targetPort: string }) => [
+        p.name,
+        p.port,
+        p.targetPort,
+      ]),
+      [['metrics', 8383, 'metrics']],
+    );
+    assert.match(stdout, /port-forward service\/tinycdn-operator-metrics 8383/);
   });
 
   test('the operator pod is admitted under Pod Security "restricted" (and a weakened copy is not)', async () => {
@@ -297,6 +310,9 @@ describe('the chart on a real API server (no kubelet: pods are never started)', 
       'watchNamespace=web',
       '--set',
       'logLevel=debug',
+      // The prometheus-operator CRDs (stand-ins) were installed by the RBAC test above.
+      '--set',
+      'metrics.serviceMonitor.enabled=true',
     ]);
     const deployment = await getJson(['deployment', 'tinycdn-operator', '-n', NS]);
     assert.ok(deployment.metadata.generation > before.metadata.generation);
@@ -305,6 +321,11 @@ describe('the chart on a real API server (no kubelet: pods are never started)', 
       '--leader-elect=true',
       '--log-level=debug',
       '--namespace=web',
+      '--metrics-bind-address=:8383',
+    ]);
+    const sm = await getJson(['servicemonitors.monitoring.coreos.com', 'tinycdn-operator', '-n', NS]);
+    assert.deepEqual(sm.spec.endpoints, [
+      { port: 'metrics', path: '/metrics', interval: '30s', honorLabels: true },
     ]);
     await eventually(
       'the ClusterRoleBinding is removed',
@@ -335,6 +356,8 @@ describe('the chart on a real API server (no kubelet: pods are never started)', 
     await helm(cluster, ['uninstall', 'tinycdn', '-n', NS]);
     for (const args of [
       ['deployment', 'tinycdn-operator', '-n', NS],
+      ['service', 'tinycdn-operator-metrics', '-n', NS],
+      ['servicemonitors.monitoring.coreos.com', 'tinycdn-operator', '-n', NS],
       ['serviceaccount', 'tinycdn-operator', '-n', NS],
       ['clusterrole', 'tinycdn-operator'],
       ['rolebinding', 'tinycdn-operator', '-n', 'web'],

@@ -17,7 +17,12 @@ before(
 );
 after(() => helm?.close());
 
-const kinds = (manifests: readonly Manifest[]) => manifests.map((m) => m.kind).sort();
+// The Grafana dashboard's ConfigMap (dashboards.enabled) has tests of its own: left out here.
+const kinds = (manifests: readonly Manifest[]) =>
+  manifests
+    .filter((m) => m.kind !== 'ConfigMap')
+    .map((m) => m.kind)
+    .sort();
 
 /** The parts of Pod Security "restricted" that a pod template can get wrong. */
 function assertRestricted(deployment: Manifest) {
@@ -42,7 +47,7 @@ describe('helm lint and template', () => {
     assert.match(stdout, /1 chart\(s\) linted, 0 chart\(s\) failed/);
   });
 
-  test('the defaults render the CRD, the RBAC and the operator Deployment', async () => {
+  test('the defaults render the CRD, the RBAC, the operator Deployment and its metrics Service', async () => {
     const manifests = await helm.template();
     assert.deepEqual(kinds(manifests), [
       'ClusterRole',
@@ -51,6 +56,7 @@ describe('helm lint and template', () => {
       'Deployment',
       'Role',
       'RoleBinding',
+      'Service',
       'ServiceAccount',
     ]);
     for (const m of manifests) {
@@ -91,7 +97,13 @@ describe('helm lint and template', () => {
     const [container] = pod.containers;
     assert.equal(pod.containers.length, 1);
     assert.equal(container.image, 'ghcr.io/tinycdn/tinycdn:0.1.0');
-    assert.deepEqual(container.args, ['operator', '--leader-elect=true', '--log-level=info']);
+    assert.deepEqual(container.args, [
+      'operator',
+      '--leader-elect=true',
+      '--log-level=info',
+      '--metrics-bind-address=:8383',
+    ]);
+    assert.deepEqual(container.ports, [{ name: 'metrics', containerPort: 8383, protocol: 'TCP' }]);
     assert.deepEqual(
       container.env.map((e: { name: string; valueFrom: { fieldRef: { fieldPath: string } } }) => [
         e.name,
@@ -129,7 +141,8 @@ describe('helm lint and template', () => {
     {
       name: 'rbac.create=false leaves out every role and binding',
       set: ['rbac.create=false'],
-      check: (m) => assert.deepEqual(kinds(m), ['CustomResourceDefinition', 'Deployment', 'ServiceAccount']),
+      check: (m) =>
+        assert.deepEqual(kinds(m), ['CustomResourceDefinition', 'Deployment', 'Service', 'ServiceAccount']),
     },
     {
       name: 'serviceAccount.create=false runs the pods as the named ServiceAccount',
@@ -170,7 +183,12 @@ describe('helm lint and template', () => {
         const [container] = deployment.spec.template.spec.containers;
         assert.equal(container.image, 'registry.example/tinycdn:1.2.3');
         assert.equal(container.imagePullPolicy, 'Always');
-        assert.deepEqual(container.args, ['operator', '--leader-elect=false', '--log-level=debug']);
+        assert.deepEqual(container.args, [
+          'operator',
+          '--leader-elect=false',
+          '--log-level=debug',
+          '--metrics-bind-address=:8383',
+        ]);
       },
     },
     {
@@ -189,6 +207,63 @@ describe('helm lint and template', () => {
         assert.deepEqual(pod.nodeSelector, { 'kubernetes.io/os': 'linux' });
         assert.deepEqual(pod.tolerations, [{ key: 'dedicated', operator: 'Exists' }]);
         assert.deepEqual(pod.imagePullSecrets, [{ name: 'registry' }]);
+      },
+    },
+    {
+      name: 'the metrics Service reaches every operator pod on the `metrics` port',
+      set: [],
+      check: (m) => {
+        const svc = one(m, 'Service');
+        assert.equal(svc.metadata.name, 'tinycdn-operator-metrics');
+        assert.equal(svc.metadata.namespace, 'tinycdn-system');
+        assert.deepEqual(svc.spec.selector, one(m, 'Deployment').spec.selector.matchLabels);
+        assert.deepEqual(svc.spec.ports, [
+          { name: 'metrics', port: 8383, targetPort: 'metrics', protocol: 'TCP' },
+        ]);
+      },
+    },
+    {
+      name: 'metrics.port moves the flag, the container port and the Service port together',
+      set: ['metrics.port=9443'],
+      check: (m) => {
+        const [container] = one(m, 'Deployment').spec.template.spec.containers;
+        assert.ok(container.args.includes('--metrics-bind-address=:9443'));
+        assert.equal(container.ports[0].containerPort, 9443);
+        assert.equal(one(m, 'Service').spec.ports[0].port, 9443);
+      },
+    },
+    {
+      name: 'metrics.enabled=false turns the server off: flag 0, no port, no Service',
+      set: ['metrics.enabled=false'],
+      check: (m) => {
+        const [container] = one(m, 'Deployment').spec.template.spec.containers;
+        assert.ok(container.args.includes('--metrics-bind-address=0'));
+        assert.equal(container.ports, undefined);
+        assert.ok(!kinds(m).includes('Service'));
+      },
+    },
+    {
+      name: 'metrics.serviceMonitor.enabled adds a ServiceMonitor that selects the metrics Service',
+      set: [
+        'metrics.serviceMonitor.enabled=true',
+        'metrics.serviceMonitor.interval=15s',
+        'metrics.serviceMonitor.labels.release=kube-prometheus-stack',
+      ],
+      check: (m) => {
+        const sm = one(m, 'ServiceMonitor');
+        const svc = one(m, 'Service');
+        assert.equal(sm.apiVersion, 'monitoring.coreos.com/v1');
+        assert.equal(sm.metadata.namespace, 'tinycdn-system');
+        assert.equal(sm.metadata.labels?.release, 'kube-prometheus-stack');
+        // What prometheus-operator does: the selector matches the Service's labels, in its namespace.
+        for (const [k, v] of Object.entries(sm.spec.selector.matchLabels)) {
+          assert.equal(svc.metadata.labels?.[k], v, k);
+        }
+        assert.deepEqual(sm.spec.namespaceSelector, { matchNames: ['tinycdn-system'] });
+        assert.deepEqual(sm.spec.endpoints, [
+          { port: 'metrics', path: '/metrics', interval: '15s', honorLabels: true },
+        ]);
+        assert.equal(svc.spec.ports[0].name, 'metrics');
       },
     },
   ];
@@ -211,6 +286,15 @@ describe('helm lint and template', () => {
     ['zero replicas', ['replicaCount=0'], /replicaCount/],
     ['an invalid namespace name', ['watchNamespace=Not_A_Namespace'], /watchNamespace/],
     ['a string where a boolean belongs', ['crds.keep=maybe'], /keep/],
+    ['a metrics port out of range', ['metrics.port=70000'], /port/],
+    ['a scrape interval Prometheus cannot read', ['metrics.serviceMonitor.interval=often'], /interval/],
+    ['an invalid dashboards namespace', ['dashboards.namespace=Not_A_Namespace'], /namespace/],
+    ['an unknown metrics key', ['metrics.foo=bar'], /additional properties 'foo' not allowed/],
+    [
+      'a ServiceMonitor without metrics',
+      ['metrics.enabled=false', 'metrics.serviceMonitor.enabled=true'],
+      /metrics\.serviceMonitor\.enabled needs metrics\.enabled/,
+    ],
     [
       'several replicas without leader election',
       ['leaderElection.enabled=false', 'replicaCount=2'],
@@ -231,19 +315,44 @@ describe('helm lint and template', () => {
 describe("the chart's operator arguments are ones the operator accepts", () => {
   // No kubelet runs here, so a flag the CLI does not know would only show up as a crash-looping
   // pod in a real cluster: parse what the chart renders with the operator's own parser.
+  const on = { host: '', port: 8383 };
   const cases: Array<
-    [string, string[], { namespace: string | undefined; leaderElect: boolean; logLevel: string }]
+    [
+      string,
+      string[],
+      {
+        namespace: string | undefined;
+        leaderElect: boolean;
+        logLevel: string;
+        metricsBindAddress: { host: string; port: number } | null;
+      },
+    ]
   > = [
-    ['defaults', [], { namespace: undefined, leaderElect: true, logLevel: 'info' }],
+    ['defaults', [], { namespace: undefined, leaderElect: true, logLevel: 'info', metricsBindAddress: on }],
     [
       'one watched namespace, debug logs',
       ['--set', 'watchNamespace=web', '--set', 'logLevel=debug'],
-      { namespace: 'web', leaderElect: true, logLevel: 'debug' },
+      { namespace: 'web', leaderElect: true, logLevel: 'debug', metricsBindAddress: on },
     ],
     [
       'leader election off',
       ['--set', 'leaderElection.enabled=false'],
-      { namespace: undefined, leaderElect: false, logLevel: 'info' },
+      { namespace: undefined, leaderElect: false, logLevel: 'info', metricsBindAddress: on },
+    ],
+    [
+      'metrics off',
+      ['--set', 'metrics.enabled=false'],
+      { namespace: undefined, leaderElect: true, logLevel: 'info', metricsBindAddress: null },
+    ],
+    [
+      'metrics on another port',
+      ['--set', 'metrics.port=9000'],
+      {
+        namespace: undefined,
+        leaderElect: true,
+        logLevel: 'info',
+        metricsBindAddress: { host: '', port: 9000 },
+      },
     ],
   ];
   for (const [name, values, expected] of cases) {
@@ -253,7 +362,12 @@ describe("the chart's operator arguments are ones the operator accepts", () => {
       assert.equal(command, 'operator');
       const parsed = parseOperatorArgs(args, { POD_NAMESPACE: 'tinycdn-system' });
       assert.deepEqual(
-        { namespace: parsed.namespace, leaderElect: parsed.leaderElect, logLevel: parsed.logLevel },
+        {
+          namespace: parsed.namespace,
+          leaderElect: parsed.leaderElect,
+          logLevel: parsed.logLevel,
+          metricsBindAddress: parsed.metricsBindAddress,
+        },
         expected,
       );
       assert.equal(parsed.leaderElectionNamespace, 'tinycdn-system');

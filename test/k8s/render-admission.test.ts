@@ -82,6 +82,58 @@ describe('rendered pods are admitted under Pod Security "restricted" (no kubelet
       const { pods, refusals } = await admittedPods(ns);
       assert.equal(refusals, '', 'the ReplicaSet controller was refused pods');
       assert.ok(pods > 0);
+      // Every rendered container is in the admitted pod (the exporter too, where monitoring is on).
+      const rendered = text
+        .split(/^---$/m)
+        .map(
+          (doc) =>
+            parse(doc) as {
+              kind?: string;
+              spec?: { template: { spec: { containers: Array<{ name: string }> } } };
+            },
+        )
+        .find((doc) => doc?.kind === 'Deployment');
+      const want = rendered?.spec?.template.spec.containers.map((c) => c.name);
+      const pod = JSON.parse((await kubectl(cluster, ['-n', ns, 'get', 'pods', '-o', 'json'])).stdout)
+        .items[0] as {
+        spec: { containers: Array<{ name: string }> };
+      };
+      assert.deepEqual(
+        pod.spec.containers.map((c) => c.name),
+        want,
+      );
+      if (file === 'production.yaml')
+        assert.ok(want?.includes('nginx-exporter'), 'monitoring on: the exporter runs');
+    });
+  }
+});
+
+describe('the CRD refuses spec.env settings the operator owns', () => {
+  const table: Array<[string, boolean]> = [
+    // The dashboards and alerts query tinycdn_*: the prefix is the operator's.
+    ['IMGPROXY_PROMETHEUS_NAMESPACE', false],
+    ['IMGPROXY_PROMETHEUS_BIND', false],
+    ['IMGPROXY_KEY', false],
+    ['IMGPROXY_WORKERS', true],
+  ];
+  for (const [name, allowed] of table) {
+    it(`${name}: ${allowed ? 'accepted' : 'refused, naming the rule'}`, async () => {
+      const ip = {
+        apiVersion: 'tinycdn.dev/v1alpha1',
+        kind: 'ImageProxy',
+        metadata: { name: 'env-check', namespace: 'default' },
+        spec: { signing: { insecure: true }, env: [{ name, value: 'x' }] },
+      };
+      const r = await kubectl(cluster, ['create', '--dry-run=server', '-f', '-'], {
+        input: JSON.stringify(ip),
+        allowFailure: true,
+      });
+      assert.equal(r.code === 0, allowed, r.stderr);
+      if (!allowed)
+        assert.match(
+          r.stderr,
+          /env may not set settings the operator owns \(.*IMGPROXY_PROMETHEUS_NAMESPACE/,
+        );
     });
   }
 });

@@ -30,7 +30,29 @@ test('defaults: all namespaces, leader election on, 10m resync, Lease in the pod
     resyncPeriodMs: 600_000,
     workers: 2,
     logLevel: 'info',
+    metricsBindAddress: { host: '', port: 8383 },
   });
+});
+
+test("the metrics address reads like controller-runtime's, 0 turns the server off", () => {
+  const cases: Array<[string[], Record<string, string>, unknown]> = [
+    [[], {}, { host: '', port: 8383 }],
+    [['--metrics-bind-address=:9000'], {}, { host: '', port: 9000 }],
+    [['--metrics-bind-address', '127.0.0.1:8383'], {}, { host: '127.0.0.1', port: 8383 }],
+    [['--metrics-bind-address=[::1]:8383'], {}, { host: '::1', port: 8383 }],
+    [['--metrics-bind-address=0'], {}, null],
+    [[], { TINYCDN_METRICS_BIND_ADDRESS: '0' }, null],
+    [[], { TINYCDN_METRICS_BIND_ADDRESS: '0.0.0.0:8080' }, { host: '0.0.0.0', port: 8080 }],
+    // The flag wins over the variable.
+    [['--metrics-bind-address=:1234'], { TINYCDN_METRICS_BIND_ADDRESS: '0' }, { host: '', port: 1234 }],
+  ];
+  for (const [argv, env, want] of cases) {
+    assert.deepEqual(
+      parseOperatorArgs(argv, env).metricsBindAddress,
+      want,
+      `${argv.join(' ')} ${JSON.stringify(env)}`,
+    );
+  }
 });
 
 test('flags win over environment variables', () => {
@@ -73,6 +95,26 @@ test('bad values are reported together, each naming its flag', () => {
   );
 });
 
+test('a bad metrics address names the flag and says what it takes', () => {
+  for (const [argv, env] of [
+    [['--metrics-bind-address=8383'], {}],
+    [['--metrics-bind-address=:99999'], {}],
+    [['--metrics-bind-address=localhost'], {}],
+    [[], { TINYCDN_METRICS_BIND_ADDRESS: 'off' }],
+  ] as Array<[string[], Record<string, string>]>) {
+    assert.throws(
+      () => parseOperatorArgs(argv, env),
+      (err: unknown) =>
+        err instanceof ConfigError &&
+        err.problems.length === 1 &&
+        /^--metrics-bind-address: expected \[host\]:port such as :8383 or 127\.0\.0\.1:8383, or 0/.test(
+          err.problems[0]!,
+        ),
+      JSON.stringify([argv, env]),
+    );
+  }
+});
+
 test('the CLI lists the command and exits 2 on an unknown flag', () => {
   const bin = join(ROOT, 'bin', 'tinycdn.js');
   const help = spawnSync(process.execPath, [bin, '--help'], { encoding: 'utf8' });
@@ -80,6 +122,7 @@ test('the CLI lists the command and exits 2 on an unknown flag', () => {
   const usage = spawnSync(process.execPath, [bin, 'operator', '--help'], { encoding: 'utf8' });
   assert.equal(usage.status, 0);
   assert.match(usage.stdout, /--leader-election-namespace/);
+  assert.match(usage.stdout, /--metrics-bind-address ADDR/);
   const bad = spawnSync(process.execPath, [bin, 'operator', '--frobnicate'], { encoding: 'utf8' });
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /frobnicate/);

@@ -47,12 +47,15 @@ export const json = (r: RunResult) => JSON.parse(r.stdout);
 export async function clusterWithCrd(): Promise<TestCluster> {
   const cluster = await startCluster();
   await kubectl(cluster, ['apply', '-f', join(ROOT, 'crds')]);
-  await kubectl(cluster, [
-    'wait',
-    '--for=condition=Established',
-    '--timeout=60s',
-    'crd/imageproxies.tinycdn.dev',
-  ]);
+  // Polled rather than `kubectl wait`, which fails outright ("status.conditions accessor error")
+  // when it reads the CRD before the API server has written any condition.
+  await eventually('the ImageProxy CRD is established', async () => {
+    const crd = await get(cluster, 'crd', 'default', 'imageproxies.tinycdn.dev'); // cluster-scoped: -n is ignored
+    const established = (
+      crd?.status?.conditions as Array<{ type: string; status: string }> | undefined
+    )?.some((c) => c.type === 'Established' && c.status === 'True');
+    return established ? true : undefined;
+  });
   return cluster;
 }
 
@@ -186,7 +189,15 @@ export class OperatorProcess {
   ) {
     this.child = spawn(
       process.execPath,
-      [join(ROOT, 'bin', 'tinycdn.js'), 'operator', '--log-level=debug', ...args],
+      // Metrics on a free loopback port (the log says which): several operators run at once
+      // here, and the default :8383 would let only the first one start. `args` may override it.
+      [
+        join(ROOT, 'bin', 'tinycdn.js'),
+        'operator',
+        '--log-level=debug',
+        '--metrics-bind-address=127.0.0.1:0',
+        ...args,
+      ],
       {
         env: { ...process.env, KUBECONFIG: opts.kubeconfig ?? cluster.kubeconfig, ...opts.env },
         stdio: ['ignore', 'ignore', 'pipe'],
@@ -211,6 +222,19 @@ export class OperatorProcess {
   /** Waits for a log line matching `pred` (after skipping the first `from` lines). */
   waitFor(what: string, pred: (l: Record<string, unknown>) => boolean, from = 0, timeoutMs = 60_000) {
     return eventually(`operator log: ${what}`, async () => this.lines.slice(from).find(pred), timeoutMs);
+  }
+
+  /** The URL of its /metrics, from its `serving metrics` log line. */
+  async metricsUrl(): Promise<string> {
+    const line = await this.waitFor('serving metrics', (l) => l.msg === 'serving metrics');
+    return `http://${line.address}${line.path}`;
+  }
+
+  /** One scrape of its /metrics: the exposition text. */
+  async scrape(): Promise<string> {
+    const r = await fetch(await this.metricsUrl());
+    assert.equal(r.status, 200, 'GET /metrics');
+    return r.text();
   }
 
   /** SIGTERM, then the exit code. */

@@ -4,12 +4,15 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { OPERATOR_METRICS as M } from '../../operator/runtime/metrics.ts';
+import { sample } from '../../operator/runtime/metrics-testing.ts';
 import { kubectl, stopCluster, type TestCluster } from '../cluster/cluster.ts';
 import {
   apply,
   CHILD_RESOURCES,
   CLUSTER_START_MS,
   clusterWithCrd,
+  condition,
   createNamespace,
   eventually,
   get,
@@ -157,11 +160,22 @@ describe('tinycdn operator processes (no kubelet: pods never run)', () => {
     );
     assert.ok(!b.lines.some(msg('caches synced')), 'the standby does not even start its informers');
     assert.equal(await holder(cluster), aId);
+    // Both serve metrics; only the leader says it leads and reports the ImageProxy.
+    const ready = { namespace: ns, imageproxy: 'img' };
+    await eventually('a reports its ImageProxy', async () =>
+      sample(await a.scrape(), M.imageProxyReady, ready) === 0 ? true : undefined,
+    );
+    assert.equal(sample(await a.scrape(), M.leader), 1);
+    const standby = await b.scrape();
+    assert.equal(sample(standby, M.leader), 0);
+    assert.equal(sample(standby, M.imageProxyReady, ready), undefined);
+    assert.equal(sample(standby, M.reconcileTotal, { result: 'success' }), 0);
 
     // Clean stop: the Lease is released, so b takes over at its next attempt (~2 s).
     assert.equal(await a.stop(), 0);
     const bId = (await b.waitFor('b takes over', msg('acquired leadership'))).identity;
     assert.equal(await holder(cluster), bId);
+    assert.equal(sample(await b.scrape(), M.leader), 1);
     await kubectl(cluster, [
       'patch',
       'imageproxy',
@@ -199,6 +213,81 @@ describe('tinycdn operator processes (no kubelet: pods never run)', () => {
     assert.equal(await c.stop(), 0);
   });
 
+  test('/metrics: reconciles by result, durations, queue depth, leader, one Ready series per ImageProxy', async () => {
+    const ns = await createNamespace(cluster, 'metrics');
+    const op = operator();
+    await op.waitFor('leadership', msg('acquired leadership'));
+    const url = await op.metricsUrl();
+    assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
+    const before = await op.scrape();
+    assert.equal(sample(before, M.leader), 1);
+    assert.equal(sample(before, M.reconcileTotal, { result: 'error' }), 0);
+
+    // Ready: no pods are wanted, so the Deployment is available without a kubelet. Not ready:
+    // two pods that never run. Blocked: its signing Secret does not exist, so every reconcile
+    // fails (and is retried with backoff).
+    await apply(cluster, imageProxy(ns, 'ready', { replicas: 0 }));
+    await apply(cluster, imageProxy(ns, 'waiting'));
+    await apply(cluster, imageProxy(ns, 'blocked', { signing: { secretRef: { name: 'missing' } } }));
+    const readyOf = (text: string, name: string) =>
+      sample(text, M.imageProxyReady, { namespace: ns, imageproxy: name });
+    const text = await eventually('the three ImageProxies in the metrics, as their status says', async () => {
+      const t = await op.scrape();
+      const conditions = await Promise.all(
+        ['ready', 'waiting', 'blocked'].map(
+          async (n) => condition(await get(cluster, 'imageproxy', ns, n), 'Ready')?.status,
+        ),
+      );
+      return readyOf(t, 'ready') === 1 &&
+        readyOf(t, 'waiting') === 0 &&
+        readyOf(t, 'blocked') === 0 &&
+        (sample(t, M.reconcileTotal, { result: 'error' }) ?? 0) >= 2 &&
+        conditions.join() === 'True,False,False'
+        ? t
+        : undefined;
+    });
+    const success = sample(text, M.reconcileTotal, { result: 'success' }) ?? 0;
+    const errors = sample(text, M.reconcileTotal, { result: 'error' }) ?? 0;
+    // ready and waiting reconciled at least once each, with their status written.
+    assert.ok(success >= 2, `success ${success}`);
+    // Every reconcile observed once in the histogram, which is cumulative.
+    assert.equal(sample(text, `${M.reconcileDuration}_count`), success + errors);
+    assert.equal(sample(text, `${M.reconcileDuration}_bucket`, { le: '+Inf' }), success + errors);
+    assert.ok((sample(text, `${M.reconcileDuration}_sum`) ?? 0) > 0);
+    assert.equal(sample(text, M.workqueueDepth), 0, 'nothing waits once everything has reconciled');
+    assert.notEqual(sample(text, 'process_resident_memory_bytes'), undefined);
+    assert.notEqual(sample(text, 'nodejs_eventloop_lag_seconds'), undefined);
+
+    // Deleted: its series goes, the others stay.
+    await kubectl(cluster, ['delete', 'imageproxy', 'waiting', '-n', ns, '--wait=true']);
+    const after = await eventually('the deleted ImageProxy leaves the metrics', async () => {
+      const t = await op.scrape();
+      return readyOf(t, 'waiting') === undefined ? t : undefined;
+    });
+    assert.equal(readyOf(after, 'ready'), 1);
+    assert.equal(readyOf(after, 'blocked'), 0);
+    await kubectl(cluster, ['delete', 'imageproxy', '--all', '-n', ns, '--wait=true']);
+    assert.equal(await op.stop(), 0);
+    assert.equal(op.lines.filter((l) => l.level === 'error').length, 0);
+  });
+
+  test('--metrics-bind-address=0 serves no metrics; a taken port stops the operator with the reason', async () => {
+    const off = operator(['--metrics-bind-address=0', '--leader-elect=false']);
+    await off.waitFor('caches synced', msg('caches synced'));
+    assert.ok(!off.lines.some(msg('serving metrics')));
+    assert.equal(await off.stop(), 0);
+
+    const first = operator();
+    const port = new URL(await first.metricsUrl()).port;
+    const second = operator([`--metrics-bind-address=127.0.0.1:${port}`]);
+    assert.equal(await second.exited, 1);
+    assert.ok(
+      second.lines.some((l) => /EADDRINUSE/.test(JSON.stringify(l))),
+      'the log names the reason',
+    );
+    assert.equal(await first.stop(), 0);
+  });
+
   test('--namespace watches one namespace; a periodic resync reconciles without writing', async () => {
     const watched = await createNamespace(cluster, 'watched');
     const ignored = await createNamespace(cluster, 'ignored');
@@ -225,6 +314,11 @@ describe('tinycdn operator processes (no kubelet: pods never run)', () => {
     assert.equal((await get(cluster, 'imageproxy', ignored, 'img'))?.status, undefined, 'never touched');
     assert.equal(await get(cluster, 'deployment', ignored, 'img'), undefined);
     assert.ok(!op.lines.some(msg('acquired leadership')), 'no leader election with --leader-elect=false');
+    // The only replica leads for as long as it runs; it reports only what it watches.
+    const text = await op.scrape();
+    assert.equal(sample(text, M.leader), 1);
+    assert.equal(sample(text, M.imageProxyReady, { namespace: watched, imageproxy: 'img' }), 0);
+    assert.equal(sample(text, M.imageProxyReady, { namespace: ignored }), undefined);
     assert.equal(await op.stop(), 0);
   });
 });

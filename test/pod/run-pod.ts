@@ -6,8 +6,10 @@
  *   pod template and the ConfigMap it mounts. Secrets named by `secretKeyRef` come from the test.
  * - Each container starts the real program with exactly its env and args: `tinycdn` is
  *   `node bin/tinycdn.js ARGS` (the image's entrypoint), `cache` is Debian's nginx with the
- *   container's command. Env is the container's own plus PATH and HOSTNAME, as in a pod; nothing
- *   of the test's environment leaks in.
+ *   container's command, `nginx-exporter` (monitoring on) is the official NGINX Prometheus
+ *   exporter built from its Go module (test/fixtures/nginx-exporter.sh; the image's entrypoint is
+ *   the exporter) with the container's args. Env is the container's own plus PATH and HOSTNAME,
+ *   as in a pod; nothing of the test's environment leaks in.
  * - Only the volume mount roots are mapped to temporary folders: emptyDir and ephemeral volumes
  *   are empty folders (world-writable, like an emptyDir), a configMap volume is the ConfigMap's
  *   files, and the test can hand in folders for other volumes (the local sources volume). The
@@ -24,7 +26,9 @@
  *   reproduced: the read-only root file system (a uid of 101 or 1000 cannot write the root-owned
  *   system folders anyway), seccomp, resource limits, liveness probes, restarts.
  * - Readiness as the kubelet sees it: each container's startupProbe, then its readinessProbe
- *   (httpGet), polled every 100 ms instead of every periodSeconds.
+ *   (httpGet), polled every 100 ms instead of every periodSeconds. With `kubeletProbes`, the
+ *   readiness probes then go on every periodSeconds while the pod runs, as the kubelet's do
+ *   (the monitoring test needs them: nginx counts the cache container's probe as a request).
  * - Stopping as the kubelet does: every container at once runs its preStop hook (as the
  *   container), then gets SIGTERM, then SIGKILL when terminationGracePeriodSeconds have passed
  *   since the stop began; what the main process leaves behind dies with it (a container's pid
@@ -40,6 +44,7 @@ import {
   chmodSync,
   chownSync,
   closeSync,
+  copyFileSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -124,9 +129,11 @@ export interface PodSpec {
   volumes?: VolumeSpec[];
 }
 
-/** Runs `tinycdn render -f FILE` (the real CLI) and returns its documents. */
-export function render(manifestPath: string): KubeDoc[] {
-  const r = spawnSync(process.execPath, [TINYCDN_BIN, 'render', '-f', manifestPath], { encoding: 'utf8' });
+/** Runs `tinycdn render -f FILE [ARGS]` (the real CLI) and returns its documents. */
+export function render(manifestPath: string, args: string[] = []): KubeDoc[] {
+  const r = spawnSync(process.execPath, [TINYCDN_BIN, 'render', '-f', manifestPath, ...args], {
+    encoding: 'utf8',
+  });
   if (r.status !== 0) throw new Error(`tinycdn render -f ${manifestPath} failed (${r.status}): ${r.stderr}`);
   return parseAllDocuments(r.stdout)
     .map((d) => d.toJS() as KubeDoc | null)
@@ -215,6 +222,26 @@ export interface PodOptions {
   extraPorts?: number[];
   /** Changes a ConfigMap file before the pod reads it: only for measuring variants (bench). */
   patchConfig?: (key: string, text: string) => string;
+  /** Once ready, keep running each httpGet readinessProbe every periodSeconds, as the kubelet does. */
+  kubeletProbes?: boolean;
+}
+
+/**
+ * The NGINX Prometheus exporter binary, built from its Go module by
+ * test/fixtures/nginx-exporter.sh (cached; TINYCDN_NGINX_EXPORTER names another binary).
+ */
+export function nginxExporterBinary(): string {
+  const given = process.env.TINYCDN_NGINX_EXPORTER;
+  if (given !== undefined && given !== '') return given;
+  const r = spawnSync('bash', [join(REPO, 'test', 'fixtures', 'nginx-exporter.sh')], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const path = r.stdout.trim().split('\n').at(-1) ?? '';
+  if (r.status !== 0 || path === '' || !existsSync(path)) {
+    throw new Error(`test/fixtures/nginx-exporter.sh failed (${r.status}): ${r.stderr}`);
+  }
+  return path;
 }
 
 type Stdio = Array<'ignore' | 'pipe' | number>;
@@ -271,6 +298,7 @@ export class Pod {
   private holder?: ChildProcess;
   private forwarder?: ChildProcess;
   private stopping?: Promise<void>;
+  private readonly probeTimers: NodeJS.Timeout[] = [];
 
   constructor(
     root: string,
@@ -516,6 +544,28 @@ export class Pod {
     }
   }
 
+  /**
+   * Runs every container's httpGet readinessProbe every periodSeconds from now on, as the kubelet
+   * does for a running pod (results are not acted on: readiness only gates the Service).
+   */
+  startPeriodicProbes(): void {
+    for (const c of this.containers.values()) {
+      const probe = c.spec.readinessProbe;
+      if (probe?.httpGet === undefined) continue;
+      const port = resolvePort(c.spec, probe.httpGet.port);
+      const path = probe.httpGet.path ?? '/';
+      const timer = setInterval(
+        () => {
+          if (!this.running(c.spec.name)) return;
+          this.request(port, path, { timeoutMs: (probe.timeoutSeconds ?? 1) * 1000 }).catch(() => {});
+        },
+        (probe.periodSeconds ?? 10) * 1000,
+      );
+      timer.unref();
+      this.probeTimers.push(timer);
+    }
+  }
+
   /** Kills a container at once (SIGKILL to all its processes), as a crash or an OOM kill would. */
   async kill(name: string): Promise<void> {
     const c = this.container(name);
@@ -534,6 +584,7 @@ export class Pod {
   /** Stops the pod as the kubelet does on deletion (preStop, SIGTERM, SIGKILL at the grace period). */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
+      for (const t of this.probeTimers) clearInterval(t);
       const grace = (this.podSpec.terminationGracePeriodSeconds ?? 30) * 1000;
       const deadline = Date.now() + grace;
       await Promise.all([...this.containers.keys()].map((name) => this.stopContainer(name, deadline)));
@@ -584,6 +635,7 @@ export class Pod {
 
   /** Synchronous last resort (process exit, failed start): SIGKILL to everything the pod started. */
   killEverything(): void {
+    for (const t of this.probeTimers) clearInterval(t);
     for (const c of this.containers.values()) killGroup(c.process, 'SIGKILL');
     killGroup(this.forwarder, 'SIGKILL');
     killGroup(this.holder, 'SIGKILL');
@@ -757,6 +809,15 @@ export async function startPod(opts: PodOptions): Promise<Pod> {
       if (spec.command !== undefined) throw new Error('tinycdn: a command override is not supported');
       argv = [process.execPath, TINYCDN_BIN, ...(spec.args ?? []).map(rewrite)];
       cwd = REPO;
+    } else if (spec.name === 'nginx-exporter') {
+      // The exporter image's entrypoint is the exporter. The build cache may sit under a home
+      // the container's user cannot enter: the binary is copied into the pod's folder.
+      if (spec.command !== undefined) throw new Error('nginx-exporter: a command override is not supported');
+      mkdirSync(join(root, 'bin'), { recursive: true, mode: 0o755 });
+      const bin = join(root, 'bin', 'nginx-prometheus-exporter');
+      copyFileSync(nginxExporterBinary(), bin);
+      chmodSync(bin, 0o755);
+      argv = [bin, ...(spec.args ?? []).map(rewrite)];
     } else {
       argv = [...(spec.command ?? []), ...(spec.args ?? [])].map(rewrite);
       if (argv.length === 0)
@@ -787,6 +848,7 @@ export async function startPod(opts: PodOptions): Promise<Pod> {
     await pod.startSandbox();
     for (const c of podSpec.containers) pod.startContainer(c.name);
     await Promise.all(podSpec.containers.map((c) => pod.waitReady(c.name)));
+    if (opts.kubeletProbes === true) pod.startPeriodicProbes();
   } catch (err) {
     pod.killEverything();
     live.delete(pod);

@@ -1,0 +1,216 @@
+/**
+ * The operator's side of the dashboard and alerts on a real Prometheus: the real `tinycdn
+ * operator` process against the test control plane (test/cluster: no kubelet, so pods never
+ * run), scraped every second by Debian's Prometheus as the chart's ServiceMonitor has it
+ * scraped (target labels of the operator's pod, honorLabels so that
+ * tinycdn_operator_imageproxy_ready keeps the ImageProxy's namespace), with the rendered
+ * PrometheusRules of two ImageProxies loaded:
+ * - `imgs` wants no pods (replicas 0), so it is Ready without a kubelet;
+ * - `blocked` names a signing Secret that does not exist: every reconcile fails.
+ * Every operator query of the dashboard and every operator alert's value returns data;
+ * ImageProxyNotReady is pending for `blocked` only, and the reconcile-failure alert is pending.
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { stringify } from 'yaml';
+import { buildPrometheusRule } from '../../../operator/builders/monitoring.ts';
+import { imageProxy as defaulted } from '../../../operator/builders/testing.ts';
+import { ALERTS } from '../../../operator/monitoring/alerts.ts';
+import { dashboardTargets } from '../../../operator/monitoring/dashboard.ts';
+import { stopCluster, type TestCluster } from '../../cluster/cluster.ts';
+import {
+  apply,
+  CLUSTER_START_MS,
+  clusterWithCrd,
+  createNamespace,
+  eventually,
+  imageProxy,
+  OperatorProcess,
+} from '../../operator/helpers.ts';
+
+const NS = 'web';
+const OPERATOR_NS = 'tinycdn-system';
+
+interface PromResult {
+  metric: Record<string, string>;
+  value: [number, string];
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      s.close(() => resolve(typeof a === 'object' && a !== null ? a.port : 0));
+    });
+  });
+}
+
+describe('operator metrics on a real Prometheus (real control plane, no kubelet)', {
+  timeout: CLUSTER_START_MS,
+}, () => {
+  let cluster: TestCluster | undefined;
+  let op: OperatorProcess | undefined;
+  let prometheus: ChildProcess | undefined;
+  let dir: string;
+  let port: number;
+
+  async function query(expr: string): Promise<PromResult[]> {
+    const r = await fetch(`http://127.0.0.1:${port}/api/v1/query?${new URLSearchParams({ query: expr })}`);
+    const body = (await r.json()) as { status: string; error?: string; data?: { result: PromResult[] } };
+    if (body.status !== 'success') throw new Error(`${expr}: ${body.error}`);
+    return body.data?.result ?? [];
+  }
+
+  before(async () => {
+    cluster = await clusterWithCrd();
+    await createNamespace(cluster, OPERATOR_NS);
+    await createNamespace(cluster, NS);
+    op = new OperatorProcess(cluster);
+    const metrics = new URL(await op.metricsUrl());
+    await apply(cluster, imageProxy(NS, 'imgs', { replicas: 0, monitoring: { enabled: true } }));
+    await apply(
+      cluster,
+      imageProxy(NS, 'blocked', {
+        signing: { secretRef: { name: 'missing' } },
+        monitoring: { enabled: true },
+      }),
+    );
+
+    dir = mkdtempSync(join(tmpdir(), 'tinycdn-prometheus-operator-'));
+    mkdirSync(join(dir, 'data'));
+    const groups = ['imgs', 'blocked'].flatMap(
+      (name) =>
+        (buildPrometheusRule(defaulted(undefined, { name, namespace: NS })).spec as { groups: unknown[] })
+          .groups,
+    );
+    writeFileSync(join(dir, 'rules.yaml'), stringify({ groups }, { lineWidth: 0 }));
+    writeFileSync(
+      join(dir, 'prometheus.yml'),
+      stringify({
+        global: { scrape_interval: '1s', evaluation_interval: '1s' },
+        rule_files: ['rules.yaml'],
+        scrape_configs: [
+          {
+            // What the chart's ServiceMonitor (templates/metrics.yaml) makes of the operator's pod.
+            job_name: `serviceMonitor/${OPERATOR_NS}/tinycdn-operator/0`,
+            honor_labels: true,
+            metrics_path: metrics.pathname,
+            static_configs: [
+              {
+                targets: [metrics.host],
+                labels: {
+                  namespace: OPERATOR_NS,
+                  service: 'tinycdn-operator-metrics',
+                  pod: 'tinycdn-operator-5f7d8b9c6-abcde',
+                  container: 'operator',
+                  endpoint: 'metrics',
+                  job: 'tinycdn-operator-metrics',
+                },
+              },
+            ],
+          },
+        ],
+      }),
+    );
+    port = await freePort();
+    prometheus = spawn(
+      '/usr/bin/prometheus',
+      [
+        `--config.file=${join(dir, 'prometheus.yml')}`,
+        `--storage.tsdb.path=${join(dir, 'data')}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+      ],
+      { cwd: dir, stdio: ['ignore', 'ignore', 'ignore'], detached: true },
+    );
+    await eventually(
+      'the operator scraped, both ImageProxies reported, reconciles failing',
+      async () => {
+        const ready = await query('tinycdn_operator_imageproxy_ready');
+        const errors = await query('tinycdn_operator_reconcile_total{result="error"} > 1');
+        return ready.length === 2 && errors.length === 1 ? true : undefined;
+      },
+      90_000,
+    );
+    // A few more failed reconciles (backoff) and evaluations.
+    await sleep(5000);
+  });
+
+  after(async () => {
+    if (prometheus?.pid !== undefined) process.kill(-prometheus.pid, 'SIGKILL');
+    await op?.kill();
+    if (cluster) await stopCluster(cluster, true);
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("keeps the ImageProxy's namespace on the Ready series (honorLabels) and the operator pod's elsewhere", async () => {
+    const ready = await query('tinycdn_operator_imageproxy_ready');
+    assert.deepEqual(ready.map((r) => [r.metric.namespace, r.metric.imageproxy, r.value[1]]).sort(), [
+      [NS, 'blocked', '0'],
+      [NS, 'imgs', '1'],
+    ]);
+    const leader = await query('tinycdn_operator_leader');
+    assert.equal(leader[0]?.metric.namespace, OPERATOR_NS);
+  });
+
+  it('every operator query of the dashboard returns data', async () => {
+    for (const t of dashboardTargets().filter((x) => x.source === 'operator')) {
+      const expr = t.expr
+        .replaceAll('$__rate_interval', '1m')
+        .replaceAll('$namespace', NS)
+        .replaceAll('$imageproxy', '.*');
+      const r = await query(expr);
+      assert.ok(r.length > 0, `${t.panel} / ${t.legend}: ${expr}`);
+    }
+  });
+
+  it("every operator alert's value returns data", async () => {
+    for (const a of ALERTS.filter((x) => x.sources.includes('operator'))) {
+      for (const name of ['imgs', 'blocked']) {
+        const r = await query(a.value({ namespace: NS, imageproxy: name }));
+        assert.ok(r.length > 0, `${a.alert} (${name}): ${a.value({ namespace: NS, imageproxy: name })}`);
+      }
+    }
+  });
+
+  it('ImageProxyNotReady is pending for the blocked ImageProxy only; the reconcile-failure alert is pending', async () => {
+    const res = await fetch(`http://127.0.0.1:${port}/api/v1/rules`);
+    const body = (await res.json()) as {
+      data: {
+        groups: Array<{
+          name: string;
+          rules: Array<{ name: string; health: string; state: string; lastError?: string }>;
+        }>;
+      };
+    };
+    const state = (group: string, alert: string) =>
+      body.data.groups.find((g) => g.name === `tinycdn.${NS}.${group}`)?.rules.find((r) => r.name === alert);
+    for (const g of body.data.groups)
+      for (const r of g.rules) assert.equal(r.health, 'ok', `${g.name} ${r.name}: ${r.lastError}`);
+    assert.equal(state('blocked', 'ImageProxyNotReady')?.state, 'pending');
+    assert.equal(state('imgs', 'ImageProxyNotReady')?.state, 'inactive');
+    const ratio = await query(
+      ALERTS.find((a) => a.alert === 'TinycdnOperatorReconcileErrors')!.value({
+        namespace: NS,
+        imageproxy: 'imgs',
+      }),
+    );
+    const want = Number(ratio[0]?.value[1]) > 0.1 ? 'pending' : 'inactive';
+    process.stdout.write(
+      `# operator: reconcile error ratio ${ratio[0]?.value[1]}; NotReady blocked=${state('blocked', 'ImageProxyNotReady')?.state} imgs=${state('imgs', 'ImageProxyNotReady')?.state}; ReconcileErrors=${state('imgs', 'TinycdnOperatorReconcileErrors')?.state}\n`,
+    );
+    assert.equal(
+      state('imgs', 'TinycdnOperatorReconcileErrors')?.state,
+      want,
+      `error ratio ${ratio[0]?.value[1]}`,
+    );
+    assert.equal(state('blocked', 'TinycdnOperatorReconcileErrors')?.state, want);
+  });
+});
