@@ -3,6 +3,17 @@
 // type stripping (no build step); this file only prepares the process and loads them.
 import { availableParallelism } from 'node:os';
 
+// The sources are .ts files: an older Node fails on them with an unhelpful "Unknown file
+// extension"; say what is needed instead.
+const [major, minor] = process.versions.node.split('.').map(Number);
+if (major < 24 || (major === 24 && minor < 9)) {
+  process.stderr.write(
+    `tinycdn needs Node.js 24.9 or later (it runs its TypeScript sources directly); this is ${process.version}.\n` +
+      'From a checkout, `make run` or `npx tinycdn` use the Node 24 pinned in devDependencies.\n',
+  );
+  process.exit(1);
+}
+
 // libuv's thread pool (4 threads by default) runs both sharp's pipelines and file reads.
 // With IMGPROXY_WORKERS pipelines holding every thread, a local source read waits behind
 // them and workers sit idle, so give the pool room for the workers plus I/O. It must be set
