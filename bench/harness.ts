@@ -1,6 +1,7 @@
 /**
  * What the benchmarks share: server processes started on a free 127.0.0.1 port and stopped
- * gracefully, wrk runs (bench/rotate.lua) parsed into figures, and a plain-text table.
+ * gracefully, wrk runs (bench/unique.lua: a distinct URL per request) parsed into figures, and a
+ * plain-text table.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
@@ -111,7 +112,7 @@ export const stopServer = async (server: Server): Promise<void> => {
 
 /** Every request path answers 200 with a JPEG that fits in 300x300. */
 export const checkServer = async (server: Server, paths: string[]): Promise<void> => {
-  for (const path of paths) {
+  for (const path of paths.map((p) => p.replaceAll('{cb}', 'check'))) {
     const res = await fetch(server.base + path);
     const body = Buffer.from(await res.arrayBuffer());
     if (res.status !== 200) {
@@ -169,7 +170,9 @@ export const wrk = async (
       '--timeout',
       '10s',
       '-s',
-      join(import.meta.dirname, 'rotate.lua'),
+      // A cachebuster per request ({cb} in the paths): identical requests in flight share one
+      // transform (service/server/collapse.ts), which would measure sharing, not transforms.
+      join(import.meta.dirname, 'unique.lua'),
       base,
     ],
     { ...process.env, BENCH_PATHS: pathsFile },

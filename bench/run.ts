@@ -251,7 +251,7 @@ const main = async (): Promise<void> => {
   ensurePhotos();
   ensureWrk();
   const { dir, files } = await prepareSources();
-  const paths = files.map((f) => `/insecure/${TRANSFORM}/plain/local:///${f}`);
+  const paths = files.map((f) => `/insecure/cb:{cb}/${TRANSFORM}/plain/local:///${f}`);
   const pathsFile = join(CACHE_DIR, 'paths.txt');
   writeFileSync(pathsFile, `${paths.join('\n')}\n`);
   const allocEnv = args.jemalloc ? jemallocEnv() : {};

@@ -1,5 +1,5 @@
--- wrk script for bench/cache.ts: every request is a URL nobody asked for before, so every one
--- is a cache miss. Paths come from the file named by BENCH_PATHS (one a line, rotated over);
+-- wrk script for the benchmarks: every request is a URL nobody asked for before, so every one
+-- is a cache miss and none shares another's transform. Paths come from the file named by BENCH_PATHS (one a line, rotated over);
 -- "{cb}" in a path is replaced by a cachebuster made of BENCH_RUN, the thread and a counter.
 -- At the end one line "BENCH_JSON {...}" gives the counts and latency percentiles (us).
 
