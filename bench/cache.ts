@@ -22,7 +22,7 @@
  *                       [--stampede-runs 5] [--stampede-transform rs:fit:300:300]
  *                       [--only hits,misses,stampede]
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import {
   chmodSync,
   chownSync,
@@ -41,6 +41,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parse, stringify } from 'yaml';
 import { type Pod, REPO, startPod } from '../test/pod/run-pod.ts';
+import { run as runCommand, wrkFigures } from './harness.ts';
 import { CACHE_DIR, ensurePhotos, ensureWrk, HarnessError, prepareSources } from './setup.ts';
 
 const HIT_TARGET = 0.8;
@@ -296,37 +297,13 @@ async function wrk(
     join(import.meta.dirname, script),
     `http://127.0.0.1:${port}`,
   ];
-  const out = await new Promise<string>((resolve, reject) => {
-    const child = spawn(argv[0]!, argv.slice(1), {
-      env: { ...process.env, BENCH_PATHS: pathsFile, BENCH_RUN: run },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    child.once('error', reject);
-    child.once('exit', (code) =>
-      code === 0 ? resolve(stdout) : reject(new HarnessError(`wrk exited ${code}: ${stderr.slice(-2000)}`)),
-    );
+  const out = await runCommand(argv[0]!, argv.slice(1), {
+    ...process.env,
+    BENCH_PATHS: pathsFile,
+    BENCH_RUN: run,
   });
-  const line = out.split('\n').find((l) => l.startsWith('BENCH_JSON '));
-  if (!line) throw new HarnessError(`wrk printed no result:\n${out}`);
-  const r = JSON.parse(line.slice('BENCH_JSON '.length)) as Record<string, number>;
-  const errors = r.connect! + r.read! + r.write! + r.status! + r.timeout!;
-  if (r.requests === 0 || errors > 0.01 * r.requests!) {
-    throw new HarnessError(`answers went wrong under load on :${port}: ${line}`);
-  }
-  return {
-    rate: r.requests! / (r.duration_us! / 1e6),
-    requests: r.requests!,
-    p50Ms: r.p50_us! / 1000,
-    p99Ms: r.p99_us! / 1000,
-  };
+  const f = wrkFigures(out);
+  return { rate: f.requestsPerSecond, requests: f.requests, p50Ms: f.p50Ms, p99Ms: f.p99Ms };
 }
 
 interface Side {
@@ -431,11 +408,11 @@ async function hits(ws: Workspace, o: CacheBenchOptions): Promise<string> {
     const bytes = [...bodies.values()].map((b) => b.length);
     log(`cached hits: ${paths.length} thumbnails of ${f0(mean(bytes) / 1024)} KiB on average`);
     for (const port of [HTTP, STATIC_PORT, STOCK_STATIC_PORT]) {
-      await wrk(pod, port, 'rotate.lua', port === HTTP ? sidecarPaths : staticPaths, o.hitConnections, 1);
+      await wrk(pod, port, 'unique.lua', port === HTTP ? sidecarPaths : staticPaths, o.hitConnections, 1);
     }
     const side = (name: string, pid: number, port: number, pathsFile: string): Side => ({
       name,
-      measure: () => wrkWithCpu(pid, pod, port, 'rotate.lua', pathsFile, o.hitConnections, o.seconds),
+      measure: () => wrkWithCpu(pid, pod, port, 'unique.lua', pathsFile, o.hitConnections, o.seconds),
     });
     const results = await sideBySide(
       [

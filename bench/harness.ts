@@ -177,6 +177,11 @@ export const wrk = async (
     ],
     { ...process.env, BENCH_PATHS: pathsFile },
   );
+  return wrkFigures(out);
+};
+
+/** The figures of bench/unique.lua's BENCH_JSON line; fails when over 1% of the requests went wrong. */
+export const wrkFigures = (out: string): WrkResult => {
   const line = out.split('\n').find((l) => l.startsWith('BENCH_JSON '));
   if (!line) throw new HarnessError(`wrk printed no result:\n${out}`);
   const r = JSON.parse(line.slice('BENCH_JSON '.length)) as Record<string, number>;

@@ -1,6 +1,7 @@
--- wrk script for the benchmarks: every request is a URL nobody asked for before, so every one
--- is a cache miss and none shares another's transform. Paths come from the file named by BENCH_PATHS (one a line, rotated over);
--- "{cb}" in a path is replaced by a cachebuster made of BENCH_RUN, the thread and a counter.
+-- wrk script for the benchmarks. Paths come from the file named by BENCH_PATHS (one a line,
+-- rotated over); "{cb}" in a path is replaced by a cachebuster made of BENCH_RUN, the thread and
+-- a counter, so with it every request is a URL nobody asked for before (a cache miss that shares
+-- no other request's transform), and without it the same few URLs repeat (cache hits).
 -- At the end one line "BENCH_JSON {...}" gives the counts and latency percentiles (us).
 
 local paths = {}
