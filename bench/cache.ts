@@ -41,7 +41,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parse, stringify } from 'yaml';
 import { type Pod, REPO, startPod } from '../test/pod/run-pod.ts';
-import { run as runCommand, wrkFigures } from './harness.ts';
+import { run as runCommand, table, wrkFigures } from './harness.ts';
 import { CACHE_DIR, ensurePhotos, ensureWrk, HarnessError, prepareSources } from './setup.ts';
 
 const HIT_TARGET = 0.8;
@@ -365,18 +365,6 @@ function comparison(
     ]);
   }
   return `${title}\n${table(rows)}`;
-}
-
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  const line = (r: string[]) =>
-    r.map((c, i) => (i === 0 || i === r.length - 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)));
-  const [head, ...body] = rows;
-  return [
-    line(head!).join('  '),
-    widths.map((w) => '-'.repeat(w)).join('  '),
-    ...body.map((r) => line(r).join('  ')),
-  ].join('\n');
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseAllDocuments } from 'yaml';
 import { localNginx, nginxBinary } from '../../operator/builders/testing.ts';
 import { sample } from '../../operator/runtime/metrics-testing.ts';
+import { freePort } from '../helpers/ports.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
@@ -41,14 +42,6 @@ function render(example: string): Manifest[] {
     { encoding: 'utf8' },
   );
   return parseAllDocuments(out).map((d) => d.toJSON() as Manifest);
-}
-
-async function freePort(): Promise<number> {
-  const s = http.createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const { port } = s.address() as AddressInfo;
-  await new Promise((resolve) => s.close(resolve));
-  return port;
 }
 
 async function get(url: string): Promise<{ status: number; body: string }> {

@@ -17,6 +17,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { ImageProxy } from '../../operator/api/v1alpha1.ts';
 import { nginxConfig } from '../../operator/builders/nginx.ts';
 import { example, imageProxy, localNginx, nginxBinary } from '../../operator/builders/testing.ts';
+import { freePort } from '../helpers/ports.ts';
 
 interface Seen {
   url: string;
@@ -50,14 +51,6 @@ async function startUpstream() {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { server, seen, port: (server.address() as AddressInfo).port };
-}
-
-async function freePort(): Promise<number> {
-  const s = http.createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const { port } = s.address() as AddressInfo;
-  await new Promise((resolve) => s.close(resolve));
-  return port;
 }
 
 interface Reply {

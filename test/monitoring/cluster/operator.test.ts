@@ -13,7 +13,6 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -24,6 +23,7 @@ import { imageProxy as defaulted } from '../../../operator/builders/testing.ts';
 import { ALERTS } from '../../../operator/monitoring/alerts.ts';
 import { dashboardTargets } from '../../../operator/monitoring/dashboard.ts';
 import { stopCluster, type TestCluster } from '../../cluster/cluster.ts';
+import { freePort } from '../../helpers/ports.ts';
 import {
   apply,
   CLUSTER_START_MS,
@@ -40,17 +40,6 @@ const OPERATOR_NS = 'tinycdn-system';
 interface PromResult {
   metric: Record<string, string>;
   value: [number, string];
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === 'object' && a !== null ? a.port : 0));
-    });
-  });
 }
 
 describe('operator metrics on a real Prometheus (real control plane, no kubelet)', {
