@@ -1,9 +1,15 @@
 # syntax=docker/dockerfile:1
-# tinycdn transform server: `docker build -t tinycdn .` then
-# `docker run --read-only --tmpfs /tmp -p 8080:8080 tinycdn` (IMGPROXY_* variables configure it).
+# tinycdn transform server and operator: `docker build -t tinycdn .` then
+# `docker run --read-only --tmpfs /tmp -p 8080:8080 tinycdn` (IMGPROXY_* variables configure it);
+# `docker run tinycdn operator` runs the operator. images/README.md: publishing, and how
+# images/build.sh builds this very file without Docker.
+
+# The Node 24 base. The default is the official image; images/build.sh passes a local
+# equivalent (same Debian release, Node version and layout), as no registry is reachable there.
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 # ---- dependencies ------------------------------------------------------------------------------
-FROM node:24-bookworm-slim AS deps
+FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 # Production dependencies only, at the versions in the lockfile. The `node` devDependency (it
@@ -17,7 +23,7 @@ RUN npm pkg delete devDependencies \
   && npm cache clean --force
 
 # ---- runtime -----------------------------------------------------------------------------------
-FROM node:24-bookworm-slim
+FROM ${NODE_IMAGE}
 
 # Memory allocator: jemalloc, preloaded. With glibc's malloc, libvips' many threads fragment
 # memory so RSS keeps growing under load, and sharp detects glibc without jemalloc and drops to

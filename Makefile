@@ -11,7 +11,7 @@ NODE_TEST := node --test --test-reporter=spec --test-reporter-destination=stdout
 UNIT_TESTS := 'service/**/*.test.ts' 'operator/**/*.test.ts' 'cli/**/*.test.ts' 'test/helpers/*.test.ts'
 INTEGRATION_TESTS := 'test/integration/**/*.test.ts'
 
-.PHONY: run test deps photos exporter system-deps lint typecheck unit integration pod cluster bench format clean
+.PHONY: run test deps photos exporter system-deps images lint typecheck unit integration pod cluster e2e bench format clean
 
 ## deps: npm packages (and Node 24 through the `node` package), reinstalled when the lock changes.
 # `npm install` rather than `npm ci`: the registry this project builds from lacks some of
@@ -41,9 +41,24 @@ system-deps:
 run: deps
 	node scripts/run-samples.ts
 
-## test: lint, type-check, then every test (unit, integration over real sockets, then
-## against a real Kubernetes control plane).
-test: deps photos system-deps lint typecheck unit integration pod cluster
+## images: the container images (tinycdn, the nginx cache, the nginx exporter) from the same
+## Dockerfiles users build, here with buildah from Debian's and npm's packages into archives in
+## ~/.cache/tinycdn/images (no Docker engine, no registry); cached, rebuilt when an input changes.
+images:
+	bash images/build.sh
+
+## test: lint, type-check, then every test layer: unit, integration over real sockets, the pod
+## as local processes, a real Kubernetes control plane, and end to end on a real node.
+## Prints the time of each stage.
+TEST_STAGES := lint typecheck unit integration pod cluster images e2e
+test: deps photos system-deps
+	@t0=$$(date +%s); times=""; \
+	for stage in $(TEST_STAGES); do \
+	  s=$$(date +%s); \
+	  $(MAKE) --no-print-directory $$stage || { echo "make test: $$stage FAILED after $$(( $$(date +%s) - s ))s"; exit 1; }; \
+	  times="$$times $$stage=$$(( $$(date +%s) - s ))s"; echo "make test: $$stage took $$(( $$(date +%s) - s ))s"; \
+	done; \
+	echo "make test: all passed in $$(( $$(date +%s) - t0 ))s:$$times"
 
 lint: deps
 	biome check .
@@ -68,10 +83,16 @@ pod: deps photos system-deps exporter
 
 ## cluster: etcd, kube-apiserver and kube-controller-manager built from their Go modules
 ## (about 15 minutes the first time, cached in ~/.cache/tinycdn afterwards) and the tests that
-## run against them. No kubelet runs here: pods are never started.
+## run against them, on API objects (no node: pods are not started; `make e2e` runs them).
 cluster: deps system-deps
 	bash test/cluster/build.sh
 	$(NODE_TEST) --test-concurrency=1 'test/cluster/*.test.ts' 'test/chart/*.test.ts' 'test/k8s/*.test.ts' 'test/operator/*.test.ts' 'test/monitoring/cluster/*.test.ts'
+
+## e2e: a real node joins the test control plane (containerd + runc, kubelet, kube-scheduler,
+## kube-proxy; test/cluster/up.sh --node) with the images of `make images` loaded; the chart is
+## helm-installed and the examples applied as a user would (test/e2e/run.sh).
+e2e: deps photos system-deps
+	bash test/e2e/run.sh
 
 ## bench: throughput and memory figures, measured side by side in one run (not a test).
 bench: deps photos system-deps

@@ -1,7 +1,7 @@
 /** `tinycdn operator`: runs the ImageProxy operator (in a cluster, or against KUBECONFIG). */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { DEFAULT_OPERATOR_NAMESPACE, runOperator } from '../operator/main.ts';
+import { DEFAULT_OPERATOR_NAMESPACE, LeaseNamespaceNotFoundError, runOperator } from '../operator/main.ts';
 import { loadKubeConfig } from '../operator/runtime/client.ts';
 import { jsonLogger, type Level } from '../operator/runtime/log.ts';
 import { type BindAddress, parseBindAddress } from '../operator/runtime/metrics.ts';
@@ -19,8 +19,9 @@ Options (environment variable in brackets):
   --namespace NS                   watch only NS (default: all namespaces) [TINYCDN_WATCH_NAMESPACE]
   --leader-elect[=true|false]      elect a leader on a Lease, so only one replica acts (default true)
                                    [TINYCDN_LEADER_ELECT]
-  --leader-election-namespace NS   namespace of the Lease (default: the pod's namespace, else
-                                   ${DEFAULT_OPERATOR_NAMESPACE}) [TINYCDN_LEADER_ELECTION_NAMESPACE]
+  --leader-election-namespace NS   namespace of the Lease, which must exist (default: the pod's
+                                   namespace, else ${DEFAULT_OPERATOR_NAMESPACE})
+                                   [TINYCDN_LEADER_ELECTION_NAMESPACE]
   --resync-period DURATION         re-reconcile everything this often, e.g. 10m, 30s; 0 = never
                                    (default 10m) [TINYCDN_RESYNC_PERIOD]
   --workers N                      reconciles running at once (default 2) [TINYCDN_WORKERS]
@@ -49,6 +50,23 @@ const podNamespace = (env: Env): string | undefined => {
     return undefined;
   }
 };
+
+/**
+ * Why the operator stops when the Lease's namespace does not exist, naming what to change.
+ *
+ * Out of cluster the default stays tinycdn-system rather than the kubeconfig context's
+ * namespace: controller-runtime does not guess either (out of cluster it refuses to start
+ * without an explicit leader election namespace), and the context's namespace (often
+ * `default`) would put the Lease where the in-cluster replicas never look, so a local run and
+ * the installed operator would both lead at once. The documented install (README, and
+ * config/rbac's Lease Role) uses tinycdn-system, so there a local run competes for the same
+ * Lease; where it does not exist, the first Lease call says so and the operator stops (exit 2)
+ * instead of retrying forever as client-go's leader election would.
+ */
+export const leaseNamespaceProblem = (namespace: string): string =>
+  `leader election namespace ${namespace} does not exist: create it (kubectl create namespace ${namespace}), ` +
+  'or pass --leader-election-namespace [TINYCDN_LEADER_ELECTION_NAMESPACE] naming one that exists, ' +
+  'or --leader-elect=false to run a single replica without a Lease';
 
 export interface OperatorCliConfig {
   namespace: string | undefined;
@@ -173,6 +191,11 @@ export async function operatorCommand(argv: string[], env: Env): Promise<void> {
       log,
       signal: stop.signal,
     });
+  } catch (err) {
+    // A configuration problem (exit 2, one line, no stack trace), found on the first Lease call.
+    if (err instanceof LeaseNamespaceNotFoundError)
+      throw new ConfigError([leaseNamespaceProblem(err.namespace)]);
+    throw err;
   } finally {
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { Controller } from './controller/controller.ts';
-import { KubeClient, loadKubeConfig } from './runtime/client.ts';
+import { ApiError, KubeClient, loadKubeConfig } from './runtime/client.ts';
 import { EventRecorder } from './runtime/events.ts';
 import { LeaderElector } from './runtime/leader.ts';
 import type { Logger } from './runtime/log.ts';
@@ -17,6 +17,32 @@ import { type BindAddress, type MetricsServer, OperatorMetrics, serveMetrics } f
 export const DEFAULT_LEASE_NAME = 'tinycdn-operator';
 export const DEFAULT_OPERATOR_NAMESPACE = 'tinycdn-system';
 export const REPORTING_CONTROLLER = 'tinycdn.dev/operator';
+
+/**
+ * The Lease cannot be created because its namespace does not exist. Retrying cannot help until
+ * someone creates it, so runOperator stops with this error at start-up instead of retrying
+ * every retry period forever; the CLI turns it into a message that names its flag.
+ */
+export class LeaseNamespaceNotFoundError extends Error {
+  readonly namespace: string;
+  constructor(namespace: string, cause: unknown) {
+    super(`leader election namespace ${namespace} does not exist`, { cause });
+    this.name = 'LeaseNamespaceNotFoundError';
+    this.namespace = namespace;
+  }
+}
+
+/**
+ * A write into `namespace` failed because the namespace does not exist: the API server's
+ * NamespaceLifecycle admission answers 404 NotFound with details {kind: namespaces, name}. Read
+ * from the Lease call itself, so no permission on namespaces is needed (a GET of the Lease
+ * answers 404 for the Lease either way; only the create names the namespace).
+ */
+export function isNamespaceNotFound(err: unknown, namespace: string): boolean {
+  if (!(err instanceof ApiError) || err.statusCode !== 404) return false;
+  const details = (err.body as { details?: { kind?: unknown; name?: unknown } } | undefined)?.details;
+  return details?.kind === 'namespaces' && details.name === namespace;
+}
 
 export interface OperatorOptions {
   /** Watch one namespace only; all when undefined. */
@@ -45,7 +71,10 @@ export interface OperatorOptions {
   metrics?: OperatorMetrics;
 }
 
-/** Runs until `signal` aborts, then stops cleanly (drain, release the Lease). */
+/**
+ * Runs until `signal` aborts, then stops cleanly (drain, release the Lease). Rejects with
+ * LeaseNamespaceNotFoundError at start-up when the Lease's namespace does not exist.
+ */
 export async function runOperator(opts: OperatorOptions): Promise<void> {
   const client = new KubeClient(opts.kubeConfig ?? loadKubeConfig());
   // Pod name (HOSTNAME in a pod) plus a random part: a restarted pod is a new candidate.
@@ -96,10 +125,11 @@ export async function runOperator(opts: OperatorOptions): Promise<void> {
       metrics?.setLeader(false);
       return;
     }
+    const leaseName = opts.leaseName ?? DEFAULT_LEASE_NAME;
     const elector = new LeaderElector({
       client,
       namespace: opts.leaderElectionNamespace,
-      name: opts.leaseName ?? DEFAULT_LEASE_NAME,
+      name: leaseName,
       identity,
       log,
       ...(opts.leaseDurationMs !== undefined ? { leaseDurationMs: opts.leaseDurationMs } : {}),
@@ -107,7 +137,13 @@ export async function runOperator(opts: OperatorOptions): Promise<void> {
       ...(opts.retryPeriodMs !== undefined ? { retryPeriodMs: opts.retryPeriodMs } : {}),
       ...(metrics ? { onLeadershipChange: (leader: boolean) => metrics.setLeader(leader) } : {}),
     });
-    while (await elector.acquire(opts.signal)) {
+    // The first attempt is made here, before the retry loop: a Lease namespace that does not
+    // exist stops the operator now, with the reason, rather than a warning every retry period.
+    const leaseLog = log.with({ lease: `${opts.leaderElectionNamespace}/${leaseName}` });
+    let leading =
+      !opts.signal.aborted && (await firstAttempt(elector, opts.leaderElectionNamespace, leaseLog));
+    while (leading || (await elector.acquire(opts.signal))) {
+      leading = false;
       const controller = newController();
       const started = controller
         .start()
@@ -126,6 +162,22 @@ export async function runOperator(opts: OperatorOptions): Promise<void> {
     await server?.close();
     client.close();
     log.info('stopped');
+  }
+}
+
+/**
+ * One try at the Lease. True when this process leads; false when another does or the attempt
+ * failed for a reason that may pass (the API server unreachable, a 403 while the RBAC is being
+ * installed): acquire() retries those. Throws when the Lease's namespace does not exist.
+ */
+async function firstAttempt(elector: LeaderElector, namespace: string, log: Logger): Promise<boolean> {
+  try {
+    return await elector.tryAcquireOrRenew();
+  } catch (err) {
+    if (isNamespaceNotFound(err, namespace)) throw new LeaseNamespaceNotFoundError(namespace, err);
+    // acquire() tries again at once and warns if it fails again: one warning, not two.
+    log.debug('first leader election attempt failed', { err });
+    return false;
   }
 }
 

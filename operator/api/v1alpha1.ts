@@ -14,10 +14,18 @@ export const API_VERSION = `${GROUP}/${VERSION}`;
 export const KIND = 'ImageProxy';
 export const PLURAL = 'imageproxies';
 
+/**
+ * The three images of a release, built from this repository's Dockerfiles (`Dockerfile`,
+ * `images/nginx/`, `images/nginx-exporter/`) and tagged with the project's version. The cache
+ * and the exporter are Debian's nginx and prometheus-nginx-exporter: the very programs the
+ * pod tests run, so the nginx configuration the operator renders is tested with the nginx that
+ * serves it.
+ */
 export const DEFAULT_IMAGE = `ghcr.io/tinycdn/tinycdn:${pkg.version}`;
-export const DEFAULT_NGINX_IMAGE = 'nginxinc/nginx-unprivileged:1.27-alpine';
-/** The official NGINX Prometheus exporter, the `nginx-exporter` container when monitoring is on. */
-export const DEFAULT_NGINX_EXPORTER_IMAGE = 'nginx/nginx-prometheus-exporter:1.4.2';
+/** The `cache` container: Debian's nginx, uid 101. */
+export const DEFAULT_NGINX_IMAGE = `ghcr.io/tinycdn/nginx:${pkg.version}`;
+/** The `nginx-exporter` container when monitoring is on: Debian's NGINX Prometheus exporter. */
+export const DEFAULT_NGINX_EXPORTER_IMAGE = `ghcr.io/tinycdn/nginx-exporter:${pkg.version}`;
 
 /**
  * IMGPROXY_* settings the operator derives from the spec. `spec.env` may not set them,
@@ -282,7 +290,8 @@ export const CacheSpec = Type.Object(
     image: Type.String({
       default: DEFAULT_NGINX_IMAGE,
       minLength: 1,
-      description: 'nginx image, running as non-root.',
+      description:
+        "Image of the `cache` container: tinycdn's (Debian's nginx) by default; another nginx >= 1.19.5 with proxy_cache and stub_status works if it runs as uid 101 with a read-only root.",
     }),
     resources: Type.Optional(
       Type.Object(
@@ -447,7 +456,7 @@ export const ImageProxySpec = Type.Object(
           default: DEFAULT_NGINX_EXPORTER_IMAGE,
           minLength: 1,
           description:
-            'Image of the `nginx-exporter` container: the official NGINX Prometheus exporter (0.11 or later; it is passed --nginx.scrape-uri and --web.listen-address).',
+            "Image of the `nginx-exporter` container: tinycdn's (Debian's NGINX Prometheus exporter) by default, or the official image, 0.11 or later (it is passed --nginx.scrape-uri and --web.listen-address).",
         }),
       },
       { default: {}, description: 'Prometheus Operator objects.' },

@@ -239,9 +239,11 @@ function cacheContainer(spec: ImageProxySpec, drainSeconds: number): Record<stri
  * nginx_http_requests_total and nginx_connections_* on `nginx-metrics`. The flags are written
  * `--name=value`, which both the 0.11 binary (Go's flag package) and 1.x (kingpin) accept.
  *
- * The default image is 1.x: since 1.0 (nginx/nginx-prometheus-exporter#504) it starts even
- * when nginx does not answer yet and reports nginx_up 0, where 0.11 (what the tests build) exits
- * and would be restarted by the kubelet, with its back-off, whenever it wins the race with nginx.
+ * The default image carries Debian's 0.11, which exits when nginx does not answer yet at its
+ * start (1.x, nginx/nginx-prometheus-exporter#504, reports nginx_up 0 instead): NGINX_RETRIES
+ * makes it wait for nginx rather than be restarted by the kubelet, with a restart count the
+ * pod-restart alert would see, whenever it wins the race. 1.x ignores the two variables, so an
+ * official 1.x image in `exporterImage` works as well.
  *
  * No readiness probe: a pod's readiness is every container's, and a monitoring sidecar must
  * never take the pod out of the Service. Liveness is a TCP connect, not an HTTP GET of
@@ -256,6 +258,10 @@ function exporterContainer(spec: ImageProxySpec): Record<string, unknown> {
     args: [
       `--nginx.scrape-uri=http://127.0.0.1:${NGINX_STATUS_PORT}${NGINX_STATUS_PATH}`,
       `--web.listen-address=:${EXPORTER_PORT}`,
+    ],
+    env: [
+      { name: 'NGINX_RETRIES', value: '60' },
+      { name: 'NGINX_RETRY_INTERVAL', value: '1s' },
     ],
     ports: [{ name: EXPORTER_PORT_NAME, containerPort: EXPORTER_PORT, protocol: 'TCP' }],
     // Measured (v0.11.0, test/fixtures/nginx-exporter.sh): 15 MiB resident after 200 scrapes,

@@ -318,7 +318,7 @@ describe('Deployment', () => {
       deployment(imageProxy(MINIMAL_SPEC, withSpec({ monitoring: { enabled: true } }))),
       EXPORTER_CONTAINER,
     );
-    assert.equal(c.image, 'nginx/nginx-prometheus-exporter:1.4.2');
+    assert.equal(c.image, 'ghcr.io/tinycdn/nginx-exporter:0.1.0');
     // The image's entrypoint is the exporter: args only, in the --flag=value form 0.11 and 1.x share.
     assert.equal(c.command, undefined);
     assert.deepEqual(c.args, [

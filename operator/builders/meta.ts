@@ -31,7 +31,7 @@ export const EXPORTER_CONTAINER = 'nginx-exporter';
 export const EXPORTER_PORT = 9113;
 export const EXPORTER_PORT_NAME = 'nginx-metrics';
 
-/** Numeric users, so runAsNonRoot can be checked: the tinycdn image's `node`, nginx-unprivileged's `nginx`. */
+/** Numeric users, so runAsNonRoot can be checked: the tinycdn image's `node`, the nginx image's `nginx`. */
 export const APP_UID = 1000;
 export const NGINX_UID = 101;
 /** The exporter's user: `nobody`, which owns nothing in the pod (the exporter writes no file). */

@@ -90,7 +90,7 @@ export const MAXIMAL_SPEC: Spec = {
     size: '512Mi',
     inactive: '7d',
     validity: '2d',
-    image: 'nginxinc/nginx-unprivileged:1.27',
+    image: 'registry.example.com/nginx:1.22',
     resources: { requests: { cpu: '250m', memory: '128Mi' }, limits: { cpu: '2', memory: '512Mi' } },
     storage: { emptyDir: { medium: 'Memory', sizeLimit: '700Mi' } },
   },

@@ -2,15 +2,27 @@
 # Builds the Kubernetes test control plane from Go modules (no binary downloads) into
 #   ${TINYCDN_CACHE:-$HOME/.cache/tinycdn}/k8s/<K8S_VERSION>/bin/
 # etcd, kube-apiserver, kube-controller-manager, helm, and kubectl when the machine has none
-# (TINYCDN_BUILD_KUBECTL=1 builds it anyway, at the cluster's version).
+# (TINYCDN_BUILD_KUBECTL=1 builds it anyway, at the cluster's version). With --node, also what a real
+# node needs (up.sh --node): kubelet, kube-proxy, kube-scheduler from the same wrapper module, and crictl
+# (cri-tools, its own module) that down.sh uses to remove pod sandboxes through the CRI.
 #
 # The module graphs come from the committed wrapper modules in hack/k8s-build/ (see update.sh there);
 # versions are pinned in test/cluster/versions.env. Idempotent: each binary has a stamp holding a hash of
 # everything its build depends on (wrapper go.mod/go.sum, Go version, flags); a matching stamp skips it.
 # Concurrent runs serialise on a lock in the cache, so parallel `up.sh` calls build once.
 #
-# Usage: test/cluster/build.sh            prints what it built or skipped, with wall times
+# Usage: test/cluster/build.sh [--node]   prints what it built or skipped, with wall times
 set -euo pipefail
+
+with_node=""
+case ${1:-} in
+--node) with_node=1 ;;
+"") ;;
+*)
+  echo "usage: build.sh [--node]" >&2
+  exit 2
+  ;;
+esac
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -37,6 +49,9 @@ check_pin() {
 check_pin kubernetes k8s.io/kubernetes "$K8S_VERSION"
 check_pin etcd go.etcd.io/etcd/server/v3 "$ETCD_VERSION"
 check_pin helm helm.sh/helm/v3 "$HELM_VERSION"
+check_pin cri-tools sigs.k8s.io/cri-tools "$CRI_TOOLS_VERSION"
+check_pin metrics-server sigs.k8s.io/metrics-server "$METRICS_SERVER_VERSION"
+check_pin kube-state-metrics k8s.io/kube-state-metrics/v2 "$KUBE_STATE_METRICS_VERSION"
 
 exec 9>"$bin/.build.lock"
 flock 9
@@ -83,10 +98,39 @@ done
 
 build kube-apiserver kubernetes k8s.io/kubernetes/cmd/kube-apiserver "$k8s_ldflags"
 build kube-controller-manager kubernetes k8s.io/kubernetes/cmd/kube-controller-manager "$k8s_ldflags"
-if [[ ${TINYCDN_BUILD_KUBECTL:-} == 1 || -x "$bin/kubectl" ]] || ! command -v kubectl >/dev/null; then
+# The e2e tests on a node drive the cluster as a user would, so there kubectl is the cluster's own version.
+if [[ -n $with_node || ${TINYCDN_BUILD_KUBECTL:-} == 1 || -x "$bin/kubectl" ]] || ! command -v kubectl >/dev/null; then
   build kubectl kubernetes k8s.io/kubernetes/cmd/kubectl "$k8s_ldflags"
 else
   echo "kubectl: using $(command -v kubectl) (TINYCDN_BUILD_KUBECTL=1 builds $K8S_VERSION)"
+fi
+
+if [[ -n $with_node ]]; then
+  for c in kubelet kube-proxy kube-scheduler; do
+    build "$c" kubernetes "k8s.io/kubernetes/cmd/$c" "$k8s_ldflags"
+  done
+  build crictl cri-tools sigs.k8s.io/cri-tools/cmd/crictl \
+    "-s -w -X sigs.k8s.io/cri-tools/pkg/version.Version=$CRI_TOOLS_VERSION"
+fi
+
+# The e2e add-ons (test/e2e/addons.sh runs them as host processes): metrics-server, whose resource metrics
+# API the HPA scales on, and kube-state-metrics for the dashboard. Each stamped as its Makefile does;
+# the build date is the tag's time from the module proxy, so rebuilds match.
+if [[ -n $with_node ]]; then
+  tag_time() {
+    (cd "$mods/$1" && go list -m -f '{{with .Time}}{{.UTC.Format "2006-01-02T15:04:05Z"}}{{end}}' "$2")
+  }
+  ms_ldflags="-s -w"
+  for v in "gitVersion=$METRICS_SERVER_VERSION" gitCommit= gitTreeState=archive \
+    "buildDate=$(tag_time metrics-server sigs.k8s.io/metrics-server)"; do
+    ms_ldflags+=" -X k8s.io/client-go/pkg/version.$v"
+  done
+  build metrics-server metrics-server sigs.k8s.io/metrics-server/cmd/metrics-server "$ms_ldflags"
+  ksm_ldflags="-s -w -X github.com/prometheus/common/version.Version=${KUBE_STATE_METRICS_VERSION#v}"
+  ksm_ldflags+=" -X github.com/prometheus/common/version.Branch=archive"
+  ksm_ldflags+=" -X github.com/prometheus/common/version.BuildDate=$(tag_time kube-state-metrics k8s.io/kube-state-metrics/v2)"
+  ksm_ldflags+=" -X k8s.io/kube-state-metrics/v2/pkg/app.ClientGoVersion=$(cd "$mods/kube-state-metrics" && go list -m -f '{{.Version}}' k8s.io/client-go)"
+  build kube-state-metrics kube-state-metrics k8s.io/kube-state-metrics/v2 "$ksm_ldflags"
 fi
 
 # etcd keeps its version in a constant of go.etcd.io/etcd/api/v3/version; only the git SHA is stamped.

@@ -1,6 +1,6 @@
 // Node side of test/cluster/*.sh: start a throw-away Kubernetes control plane (etcd, kube-apiserver,
-// kube-controller-manager; no kubelet, so pods never start) for an integration test, run kubectl/helm
-// against it, mint non-admin identities, and stop it again.
+// kube-controller-manager; with `node: true` also a real node on which pods run) for a test, run
+// kubectl/helm against it, mint non-admin identities, and stop it again.
 
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -82,16 +82,26 @@ const required = (env: Record<string, string>, key: string): string => {
   return value;
 };
 
+export interface StartOptions {
+  /** A real node too (`up.sh --node`): containerd, kubelet, kube-scheduler, kube-proxy; pods run. */
+  node?: boolean;
+}
+
 /**
  * Starts a control plane in `dir` (default: a new temporary directory) with up.sh, building the binaries
  * first when they are not cached (the first build takes many minutes).
  */
-export const startCluster = async (dir?: string): Promise<TestCluster> => {
+export const startCluster = async (dir?: string, opts: StartOptions = {}): Promise<TestCluster> => {
   const clusterDir = dir ?? (await mkdtemp(join(tmpdir(), 'tinycdn-cluster-')));
-  await run(join(scripts, 'up.sh'), [clusterDir]);
-  const env = parseEnvFile(await readFile(join(clusterDir, 'env'), 'utf8'));
+  await run(join(scripts, 'up.sh'), [...(opts.node ? ['--node'] : []), clusterDir]);
+  return attachCluster(clusterDir);
+};
+
+/** A cluster that up.sh already started in `dir` (its DIR/env). */
+export const attachCluster = async (dir: string): Promise<TestCluster> => {
+  const env = parseEnvFile(await readFile(join(dir, 'env'), 'utf8'));
   return {
-    dir: clusterDir,
+    dir,
     env,
     kubeconfig: required(env, 'KUBECONFIG'),
     apiServer: required(env, 'TINYCDN_APISERVER'),

@@ -13,6 +13,10 @@ source "$here/lib.sh"
 [[ $# -eq 1 ]] || die "usage: down.sh DIR"
 [[ -d $1 ]] || die "no such directory: $1"
 dir=$(cd "$1" && pwd)
+# A node first (node.sh up recorded it): its pods, mounts, network and cgroups go before the API server.
+if [[ -d $dir/node ]]; then
+  "$here/node.sh" down "$dir" || echo "down.sh: the node did not stop cleanly (see above)" >&2
+fi
 [[ -f $dir/pids ]] || { echo "down.sh: nothing to stop in $dir" >&2; exit 0; }
 
 # Still our process: alive (not a zombie waiting for its reaper) and started with DIR in its arguments.

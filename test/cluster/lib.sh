@@ -88,3 +88,50 @@ EOF
   )
   mv -f "$file.tmp" "$file"
 }
+
+# Process helpers of up.sh and node.sh. The caller sets `pids` (the "NAME PID" file that down.sh reads)
+# and `logs` (the log directory); `launching` tells the caller's exit trap which start is under way.
+
+# start NAME CMD...: runs CMD in its own session (not tied to the caller's terminal or process group),
+# output to $logs/NAME.log; records "NAME PID" in $pids.
+start() {
+  local name=$1
+  shift
+  local pidfile="${pids%/*}/.$name.pid"
+  rm -f "$pidfile"
+  [[ -f $logs/$name.log ]] && mv -f "$logs/$name.log" "$logs/$name.previous.log"
+  launching="$name $pidfile"
+  # shellcheck disable=SC2016 # $$ and $0 belong to the inner shell
+  setsid bash -c 'echo $$ >"$0.tmp" && mv "$0.tmp" "$0" && exec "$@"' "$pidfile" "$@" \
+    >"$logs/$name.log" 2>&1 </dev/null 3>&- &
+  for _ in $(seq 100); do
+    [[ -s $pidfile ]] && break
+    sleep 0.05
+  done
+  [[ -s $pidfile ]] || die "$name did not start"
+  echo "$name $(<"$pidfile")" >>"$pids"
+  launching=""
+  rm -f "$pidfile"
+}
+
+pid_of() { awk -v n="$1" '$1 == n {p = $2} END {print p}' "$pids"; }
+
+alive() {
+  local pid=$1 state
+  state=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) || return 1
+  [[ $state != Z ]]
+}
+
+# wait_ready NAME TIMEOUT_S CHECK...: 0 when CHECK succeeds, 2 when the process died, 1 on timeout.
+wait_ready() {
+  local name=$1 timeout=$2
+  shift 2
+  local pid deadline=$(($(date +%s) + timeout))
+  pid=$(pid_of "$name")
+  while (($(date +%s) < deadline)); do
+    "$@" >/dev/null 2>&1 && return 0
+    alive "$pid" || return 2
+    sleep 0.25
+  done
+  return 1
+}

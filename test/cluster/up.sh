@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Starts a Kubernetes control plane for integration tests in DIR, envtest style: etcd, kube-apiserver and
-# kube-controller-manager on loopback, random free ports, no kubelet (pods are accepted but never run).
+# kube-controller-manager on loopback, random free ports. Without --node there is no kubelet (pods are
+# accepted but never run); with --node, node.sh adds a real node on which pods run: containerd + runc,
+# kubelet, kube-scheduler, kube-proxy, a CNI bridge, and the project's images loaded (one per machine).
 #
-#   test/cluster/up.sh DIR
+#   test/cluster/up.sh [--node] DIR
 #
 # Builds the binaries first (build.sh; a no-op when cached). Writes:
 #   DIR/kubeconfig   admin (client certificate in group system:masters)
@@ -22,7 +24,12 @@ source "$here/lib.sh"
 # shellcheck source=SCRIPTDIR/versions.env
 source "$here/versions.env"
 
-[[ $# -eq 1 ]] || die "usage: up.sh DIR"
+with_node=""
+if [[ ${1:-} == --node ]]; then
+  with_node=1
+  shift
+fi
+[[ $# -eq 1 ]] || die "usage: up.sh [--node] DIR"
 dir=$(cluster_dir "$1")
 started=$(date +%s)
 
@@ -34,7 +41,7 @@ if [[ -s $dir/pids ]]; then
   done <"$dir/pids"
 fi
 
-"$here/build.sh" >&2
+"$here/build.sh" ${with_node:+--node} >&2
 bin="${TINYCDN_CACHE:-$HOME/.cache/tinycdn}/k8s/$K8S_VERSION/bin"
 if [[ -x $bin/kubectl ]]; then
   kubectl=$bin/kubectl
@@ -44,9 +51,10 @@ fi
 
 pki=$dir/pki
 logs=$dir/logs
+pids=$dir/pids
 rm -rf "$pki" "$dir/etcd" "$dir/certs" "$dir/kcm" "$dir/users" "$dir/env" "$dir/kubeconfig"
 mkdir -p "$pki" "$logs" "$dir/etcd" "$dir/certs/apiserver" "$dir/certs/kcm" "$dir/kcm" "$dir/helm"
-: >"$dir/pids"
+: >"$pids"
 
 finished=""
 launching="" # "NAME PIDFILE" while start() launches a process whose pid is not in DIR/pids yet
@@ -61,7 +69,7 @@ on_exit() {
       [[ -s $pidfile ]] && break
       sleep 0.05
     done
-    [[ -s $pidfile ]] && echo "$name $(<"$pidfile")" >>"$dir/pids"
+    [[ -s $pidfile ]] && echo "$name $(<"$pidfile")" >>"$pids"
     rm -f "$pidfile"
   fi
   echo "up.sh: failed (exit $rc); last log lines:" >&2
@@ -95,6 +103,9 @@ keyUsage=critical,digitalSignature,keyEncipherment
 extendedKeyUsage=serverAuth
 subjectAltName=IP:127.0.0.1,IP:10.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local' "$pki/ca"
 issue_cert "$pki/admin" "$(client_subject tinycdn-admin system:masters)" "$client_cert_ext" "$pki/ca"
+# The API server's identity towards kubelets (logs, exec, port-forward; metrics-server uses its own).
+issue_cert "$pki/apiserver-kubelet-client" "$(client_subject kube-apiserver-kubelet-client system:masters)" \
+  "$client_cert_ext" "$pki/ca"
 issue_cert "$pki/kube-controller-manager" "$(client_subject system:kube-controller-manager)" \
   "$client_cert_ext" "$pki/ca"
 
@@ -129,50 +140,6 @@ free_port() {
     fi
   done
   die "no free port found"
-}
-
-# start NAME CMD...: runs CMD in its own session (not tied to the caller's terminal or process group),
-# output to logs/NAME.log; records "NAME PID" in DIR/pids.
-start() {
-  local name=$1
-  shift
-  local pidfile="$dir/.$name.pid"
-  rm -f "$pidfile"
-  [[ -f $logs/$name.log ]] && mv -f "$logs/$name.log" "$logs/$name.previous.log"
-  launching="$name $pidfile"
-  # shellcheck disable=SC2016 # $$ and $0 belong to the inner shell
-  setsid bash -c 'echo $$ >"$0.tmp" && mv "$0.tmp" "$0" && exec "$@"' "$pidfile" "$@" \
-    >"$logs/$name.log" 2>&1 </dev/null 3>&- &
-  for _ in $(seq 100); do
-    [[ -s $pidfile ]] && break
-    sleep 0.05
-  done
-  [[ -s $pidfile ]] || die "$name did not start"
-  echo "$name $(<"$pidfile")" >>"$dir/pids"
-  launching=""
-  rm -f "$pidfile"
-}
-
-pid_of() { awk -v n="$1" '$1 == n {p = $2} END {print p}' "$dir/pids"; }
-
-alive() {
-  local pid=$1 state
-  state=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) || return 1
-  [[ $state != Z ]]
-}
-
-# wait_ready NAME TIMEOUT_S CHECK...: 0 when CHECK succeeds, 2 when the process died, 1 on timeout.
-wait_ready() {
-  local name=$1 timeout=$2
-  shift 2
-  local pid deadline=$(($(date +%s) + timeout))
-  pid=$(pid_of "$name")
-  while (($(date +%s) < deadline)); do
-    "$@" >/dev/null 2>&1 && return 0
-    alive "$pid" || return 2
-    sleep 0.25
-  done
-  return 1
 }
 
 # start_component NAME TIMEOUT CHECK_FN ARGS_FN: picks ports, starts `ARGS_FN` output as the command and
@@ -242,7 +209,10 @@ apiserver_args() {
     --requestheader-group-headers=X-Remote-Group
     --requestheader-extra-headers-prefix=X-Remote-Extra-
     --proxy-client-cert-file="$pki/front-proxy-client.crt"
-    --proxy-client-key-file="$pki/front-proxy-client.key")
+    --proxy-client-key-file="$pki/front-proxy-client.key"
+    --kubelet-client-certificate="$pki/apiserver-kubelet-client.crt"
+    --kubelet-client-key="$pki/apiserver-kubelet-client.key"
+    --kubelet-certificate-authority="$pki/ca.crt")
 }
 apiserver_ready() { [[ $(curl_admin /readyz) == ok ]]; }
 start_component kube-apiserver 180 apiserver_ready apiserver_args
@@ -304,6 +274,13 @@ TINYCDN_CA_KEY=$pki/ca.key
 EOF
 mv -f "$dir/env.tmp" "$dir/env"
 
+if [[ -n $with_node ]]; then
+  echo "up.sh: control plane up in $(($(date +%s) - started))s; adding a node" >&2
+  "$here/node.sh" up "$dir"
+fi
+
 finished=1
-echo "up.sh: Kubernetes $K8S_VERSION control plane up in $(($(date +%s) - started))s: $server (no kubelet)" >&2
+what="no kubelet"
+[[ -n $with_node ]] && what="node $(env_value "$dir/env" TINYCDN_NODE_NAME)"
+echo "up.sh: Kubernetes $K8S_VERSION cluster up in $(($(date +%s) - started))s: $server ($what)" >&2
 echo "up.sh: KUBECONFIG=$dir/kubeconfig; env in $dir/env; stop with test/cluster/down.sh $dir" >&2

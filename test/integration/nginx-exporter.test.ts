@@ -156,7 +156,7 @@ describe('nginx-exporter container (exporter v0.11.0 from its Go module, Debian 
   });
 
   it('is rendered to read stub_status on the pod loopback and serve port 9113 `nginx-metrics`', () => {
-    assert.equal(exporter.image, 'nginx/nginx-prometheus-exporter:1.4.2');
+    assert.equal(exporter.image, 'ghcr.io/tinycdn/nginx-exporter:0.1.0');
     assert.deepEqual(exporter.args, [
       '--nginx.scrape-uri=http://127.0.0.1:8082/nginx_status',
       '--web.listen-address=:9113',

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { parseDuration, parseOperatorArgs } from '../../cli/operator.ts';
+import { leaseNamespaceProblem, parseDuration, parseOperatorArgs } from '../../cli/operator.ts';
 import { ConfigError } from '../../service/env.ts';
 import { ROOT } from './helpers.ts';
 
@@ -113,6 +113,18 @@ test('a bad metrics address names the flag and says what it takes', () => {
       JSON.stringify([argv, env]),
     );
   }
+});
+
+test('a missing Lease namespace is explained with the flags that change it', () => {
+  const text = leaseNamespaceProblem('tinycdn-system');
+  assert.match(text, /^leader election namespace tinycdn-system does not exist: create it/);
+  for (const way of [
+    'kubectl create namespace tinycdn-system',
+    '--leader-election-namespace',
+    'TINYCDN_LEADER_ELECTION_NAMESPACE',
+    '--leader-elect=false',
+  ])
+    assert.ok(text.includes(way), way);
 });
 
 test('the CLI lists the command and exits 2 on an unknown flag', () => {

@@ -1,6 +1,7 @@
 // `tinycdn operator` as real processes against a real API server: clean stop on SIGTERM, a
-// restarted operator that writes nothing, and leader election between two processes. No
-// kubelet: pods never run, so the tests look at objects, status and the Lease.
+// restarted operator that writes nothing, leader election between two processes, and a stop at
+// start-up when the Lease's namespace does not exist. No kubelet: pods never run, so the tests
+// look at objects, status and the Lease.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -286,6 +287,32 @@ describe('tinycdn operator processes (no kubelet: pods never run)', () => {
       'the log names the reason',
     );
     assert.equal(await first.stop(), 0);
+  });
+
+  test('a Lease namespace that does not exist: exit 2 with a message naming the flag; once created, it leads', {
+    timeout: 120_000,
+  }, async () => {
+    const ns = 'lease-absent';
+    const args = ['--leader-election-namespace', ns];
+    const missing = operator(args);
+    // It exits by itself (the test's timeout is the bound), rather than retrying forever.
+    assert.equal(await missing.exited, 2, 'a configuration error');
+    await missing.waitFor('the reason (the last line)', (l) => /does not exist/.test(String(l.msg)));
+    const text = missing.lines.map((l) => String(l.msg)).join('\n');
+    assert.match(
+      text,
+      /leader election namespace lease-absent does not exist: create it .*--leader-election-namespace/,
+    );
+    assert.equal(text.match(/does not exist/g)?.length, 1, 'said once');
+    assert.ok(!missing.lines.some(msg('leader election attempt failed')), 'no retry warnings');
+    assert.ok(!missing.lines.some(msg('caches synced')), 'the controller never started');
+
+    await createNamespace(cluster, ns);
+    const op = operator(args);
+    const identity = (await op.waitFor('leadership', msg('acquired leadership'))).identity;
+    assert.equal((await get(cluster, 'lease', ns, 'tinycdn-operator'))?.spec?.holderIdentity, identity);
+    assert.equal(await op.stop(), 0);
+    assert.equal(op.lines.filter((l) => l.level === 'error').length, 0);
   });
 
   test('--namespace watches one namespace; a periodic resync reconciles without writing', async () => {
