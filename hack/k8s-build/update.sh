@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates the wrapper modules that test/cluster/build.sh compiles the Kubernetes test control plane
-# from: hack/k8s-build/{kubernetes,etcd,helm,cri-tools}/go.mod + go.sum, from the pins in test/cluster/versions.env.
+# and the test node from: hack/k8s-build/{kubernetes,etcd,helm,cri-tools,metrics-server,kube-state-metrics}/
+# go.mod + go.sum, from the pins in test/cluster/versions.env.
 #
 # Why wrapper modules: k8s.io/kubernetes and go.etcd.io/etcd/server/v3 carry `replace` directives that point
 # into their own source trees (./staging/..., ../api, ...), so `go install pkg@version` refuses them. A

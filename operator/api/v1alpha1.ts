@@ -371,6 +371,14 @@ export const ImageProxySpec = Type.Object(
           maximum: 100,
           description: 'Average CPU utilisation (of requests) to aim for.',
         }),
+        scaleDownStabilizationSeconds: Type.Optional(
+          Type.Integer({
+            minimum: 0,
+            maximum: 3600,
+            description:
+              "How long the HPA keeps the highest recommendation of the recent past before scaling in (its behavior.scaleDown.stabilizationWindowSeconds); unset: Kubernetes' default, 300.",
+          }),
+        ),
       },
       {
         default: {},

@@ -17,6 +17,9 @@ export function buildHorizontalPodAutoscaler(ip: ImageProxy): KubeObject {
       scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: deploymentName(ip) },
       minReplicas: a.minReplicas,
       maxReplicas: a.maxReplicas,
+      ...(a.scaleDownStabilizationSeconds === undefined
+        ? {}
+        : { behavior: { scaleDown: { stabilizationWindowSeconds: a.scaleDownStabilizationSeconds } } }),
       metrics: [
         {
           type: 'ContainerResource',

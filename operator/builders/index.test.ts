@@ -586,6 +586,19 @@ describe('Service, PDB, HPA, monitoring', () => {
     });
   });
 
+  it("sets the HPA's scale-down stabilisation only when the spec asks (else Kubernetes' 300 s)", () => {
+    const hpaOf = (autoscaling: Record<string, unknown>) =>
+      objectOf(build(imageProxy(MINIMAL_SPEC, withSpec({ autoscaling }))), 'HorizontalPodAutoscaler')
+        .spec as { behavior?: unknown };
+    assert.equal(hpaOf({ enabled: true }).behavior, undefined);
+    assert.deepEqual(hpaOf({ enabled: true, scaleDownStabilizationSeconds: 60 }).behavior, {
+      scaleDown: { stabilizationWindowSeconds: 60 },
+    });
+    assert.deepEqual(hpaOf({ enabled: true, scaleDownStabilizationSeconds: 0 }).behavior, {
+      scaleDown: { stabilizationWindowSeconds: 0 },
+    });
+  });
+
   it('scrapes the `metrics` and `nginx-metrics` ports and renders the alerts (details: monitoring.test.ts)', () => {
     const r = build(imageProxy(MAXIMAL_SPEC));
     const sm = objectOf(r, 'ServiceMonitor');

@@ -13,7 +13,11 @@ source "$here/lib.sh"
 [[ $# -eq 1 ]] || die "usage: down.sh DIR"
 [[ -d $1 ]] || die "no such directory: $1"
 dir=$(cd "$1" && pwd)
-# A node first (node.sh up recorded it): its pods, mounts, network and cgroups go before the API server.
+# The e2e add-ons (metrics-server, kube-state-metrics, Prometheus) of a test stopped before its clean-up,
+# then a node (node.sh up recorded it): its pods, mounts, network and cgroups go before the API server.
+if [[ -d $dir/addons ]]; then
+  "$here/../e2e/addons.sh" down "$dir" || echo "down.sh: the e2e add-ons did not stop cleanly (see above)" >&2
+fi
 if [[ -d $dir/node ]]; then
   "$here/node.sh" down "$dir" || echo "down.sh: the node did not stop cleanly (see above)" >&2
 fi

@@ -40,6 +40,7 @@ API_RELAY_PORT=6443
 # The sandbox ("pause") image: built by images/build.sh from Kubernetes' own pause.c.
 PAUSE_IMAGE=localhost/tinycdn-test/pause:3.10
 OWNER=/run/tinycdn-test-node # holds the DIR of the node that is up
+DEFAULT_CONTAINERD_SOCK=/run/containerd/containerd.sock
 images=${TINYCDN_CACHE:-$HOME/.cache/tinycdn}/images
 bin=${TINYCDN_CACHE:-$HOME/.cache/tinycdn}/k8s/$K8S_VERSION/bin
 
@@ -103,6 +104,7 @@ node_down() {
     umount "$m" 2>/dev/null || umount -l "$m" || true
   done
   ip link del "$BRIDGE" 2>/dev/null || true
+  [[ -L $DEFAULT_CONTAINERD_SOCK && $(readlink "$DEFAULT_CONTAINERD_SOCK") == "$sock" ]] && rm -f "$DEFAULT_CONTAINERD_SOCK"
   nft delete table inet tinycdn-test-node 2>/dev/null || true
   # The kubelet's canary and firewall chains (it still makes them in iptables).
   local t c ipt
@@ -270,6 +272,15 @@ extendedKeyUsage=serverAuth
 subjectAltName=IP:'"$NODE_IP" "$dir/pki/ca"
 
 # --- kubelet --------------------------------------------------------------------------------------------
+# The kubelet's cAdvisor finds containerd only at its default socket (no flag moves it): without it,
+# container metrics carry no pod or container labels. Link it to this node's socket when that path is
+# free (down removes the link; it refuses to replace a real containerd's socket).
+if [[ ! -e $DEFAULT_CONTAINERD_SOCK && ! -L $DEFAULT_CONTAINERD_SOCK ]]; then
+  mkdir -p "${DEFAULT_CONTAINERD_SOCK%/*}"
+  ln -s "$sock" "$DEFAULT_CONTAINERD_SOCK"
+else
+  echo "node.sh: $DEFAULT_CONTAINERD_SOCK exists: cAdvisor's container metrics will lack pod labels" >&2
+fi
 cat >"$node/kubelet.yaml" <<YAML
 apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration

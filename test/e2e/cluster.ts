@@ -17,6 +17,7 @@ import {
   type TestCluster,
 } from '../cluster/cluster.ts';
 import { eventually } from '../operator/helpers.ts';
+import { getOk } from './http.ts';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
 /** A cold machine builds Kubernetes, the node binaries and the images first. */
@@ -183,4 +184,23 @@ export async function freshNamespace(c: TestCluster, ns: string): Promise<void> 
     );
   }
   await kubectl(c, ['create', 'namespace', ns]);
+}
+
+/**
+ * Applies `docs` (the ImageProxy `name` in `ns` among them) and returns its Service's URL once the
+ * ImageProxy is Ready, its Deployment rolled out and the Service answering.
+ */
+export async function deployImageProxy(
+  c: TestCluster,
+  docs: readonly Obj[],
+  name: string,
+  ns: string,
+  timeoutMs = 240_000,
+): Promise<string> {
+  await apply(c, docs);
+  await waitReady(c, name, ns, timeoutMs);
+  await waitRolledOut(c, name, ns, timeoutMs);
+  const base = await serviceUrl(c, name, ns);
+  await getOk(`${base}/health`);
+  return base;
 }

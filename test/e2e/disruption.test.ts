@@ -4,15 +4,14 @@
 // eviction that would leave no pod serving.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { sign } from '../../service/url/signature.ts';
 import { kubectl, run } from '../cluster/cluster.ts';
-import { realPhotos } from '../helpers/photos.ts';
 import { eventually } from '../operator/helpers.ts';
 import {
   apply,
   condition,
+  deployImageProxy,
   ensureOperator,
   freshNamespace,
   getObject,
@@ -22,19 +21,9 @@ import {
   nodeCluster,
   type Obj,
   SETUP_MS,
-  serviceUrl,
-  waitReady,
   waitRolledOut,
 } from './cluster.ts';
-import {
-  describeLoad,
-  getOk,
-  type Load,
-  type LoadReport,
-  type Origin,
-  startOrigin,
-  steadyLoad,
-} from './http.ts';
+import { describeLoad, type Load, type LoadReport, type Origin, photoOrigin, steadyLoad } from './http.ts';
 
 const NS = 'e2e-disruption';
 const NAME = 'images';
@@ -117,14 +106,9 @@ describe('pods coming and going under load', { timeout: SETUP_MS }, () => {
   before(async () => {
     c = await nodeCluster();
     await ensureOperator(c);
-    const [photo] = await realPhotos();
-    if (!photo) throw new Error('no photo');
-    origin = await startOrigin(c.nodeIp, new Map([['photo.jpg', await readFile(photo.path)]]));
+    origin = await photoOrigin(c.nodeIp);
     await freshNamespace(c, NS);
-    await apply(c, [secretOf([pair]), imageProxy(origin, 80)]);
-    await waitReady(c, NAME, NS);
-    base = await serviceUrl(c, NAME, NS);
-    await getOk(`${base}/health`);
+    base = await deployImageProxy(c, [secretOf([pair]), imageProxy(origin, 80)], NAME, NS);
   });
   after(async () => {
     console.log(`# summary\n# ${reports.join('\n# ')}`);
@@ -218,7 +202,7 @@ describe('pods coming and going under load', { timeout: SETUP_MS }, () => {
     const containers = (await crictl(['ps', '--pod', sandbox, '-q'])).stdout.trim().split('\n');
     const before = await getObject(c, 'pod', victim, NS);
     const restarts = (p: Obj | undefined) =>
-      (p?.status.containerStatuses as Array<{ restartCount: number }>).reduce(
+      ((p?.status?.containerStatuses ?? []) as Array<{ restartCount: number }>).reduce(
         (a, s) => a + s.restartCount,
         0,
       );
@@ -238,11 +222,13 @@ describe('pods coming and going under load', { timeout: SETUP_MS }, () => {
     record(`pod ${victim} crashed (all containers SIGKILLed)`, r);
     // Until the kubelet has restarted nginx (about a second), the pod's endpoint stays in the Service
     // (its readiness probe has not failed yet) and new connections to it are refused: never sent, so
-    // safe to retry for any client or proxy; they are counted, not forgiven silently. What may be
-    // lost is what was in flight on the pod when it died.
+    // safe to retry for any client or proxy; they are counted and printed, not hidden. What is lost
+    // is what was sent to the pod as it died: the requests in flight (at most one per load loop) and,
+    // in the same instant, a connection the kernel had accepted for nginx just before the kill
+    // (reset): measured 3-5 with 4 loops.
     assert.ok(
-      r.failed - r.refused <= CONCURRENCY,
-      `at most the ${CONCURRENCY} requests in flight lost: ${describeLoad(r)}`,
+      r.failed - r.refused <= 2 * CONCURRENCY,
+      `at most the requests in flight as it died lost (one per loop, plus one accepted in that instant): ${describeLoad(r)}`,
     );
   });
 

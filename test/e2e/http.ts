@@ -4,8 +4,10 @@
  * accounts for every request it sends.
  */
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import { createServer, request as httpRequest, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { realPhotos } from '../helpers/photos.ts';
 
 export interface Origin {
   /** `http://NODE_IP:PORT/`: the prefix to allow in an ImageProxy. */
@@ -43,6 +45,14 @@ export async function startOrigin(host: string, files: ReadonlyMap<string, Buffe
         server.close(() => resolve());
       }),
   };
+}
+
+/** An origin on `host` serving one real photo (Debian's mate-backgrounds) as `photo.jpg`. */
+export async function photoOrigin(host: string): Promise<Origin & { photo: Buffer }> {
+  const [first] = await realPhotos();
+  if (!first) throw new Error('no photo');
+  const photo = await readFile(first.path);
+  return { ...(await startOrigin(host, new Map([['photo.jpg', photo]]))), photo };
 }
 
 export interface Response {

@@ -5,15 +5,13 @@
 // more than a 2-CPU test node and a cluster without a storage provisioner can give. The e2e copies
 // change exactly these fields (see `adapt*` below); everything else is the example as shipped.
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import { sign } from '../../service/url/signature.ts';
-import { realPhotos } from '../helpers/photos.ts';
 import { eventually } from '../operator/helpers.ts';
 import { ACCEPT, type Client, sniff } from '../pod/fixtures.ts';
 import {
-  apply,
+  deployImageProxy,
   ensureOperator,
   example,
   freshNamespace,
@@ -23,11 +21,8 @@ import {
   nodeCluster,
   type Obj,
   SETUP_MS,
-  serviceUrl,
-  waitReady,
-  waitRolledOut,
 } from './cluster.ts';
-import { get, getOk, type Origin, type Response, startOrigin } from './http.ts';
+import { get, type Origin, photoOrigin, type Response } from './http.ts';
 
 /** seed.yaml: its one allowed origin becomes the test origin. */
 function adaptSeed(docs: Obj[], origin: Origin): Obj[] {
@@ -89,14 +84,10 @@ const keyPair = (secret: Obj) => ({
 describe('the examples on a real node', { timeout: SETUP_MS }, () => {
   let c: NodeCluster;
   let origin: Origin;
-  let photo: Buffer;
   before(async () => {
     c = await nodeCluster();
     await ensureOperator(c);
-    const [first] = await realPhotos();
-    if (!first) throw new Error('no photo');
-    photo = await readFile(first.path);
-    origin = await startOrigin(c.nodeIp, new Map([['photo.jpg', photo]]));
+    origin = await photoOrigin(c.nodeIp);
   });
   after(async () => {
     await origin?.close();
@@ -107,11 +98,7 @@ describe('the examples on a real node', { timeout: SETUP_MS }, () => {
     let base: string;
     const path = (preset: string) => `/_/${preset}/plain/${origin.url}photo.jpg`;
     before(async () => {
-      await apply(c, adaptSeed(await example('seed.yaml'), origin));
-      await waitReady(c, 'images', 'default');
-      await waitRolledOut(c, 'images', 'default');
-      base = await serviceUrl(c, 'images', 'default');
-      await getOk(`${base}/health`);
+      base = await deployImageProxy(c, adaptSeed(await example('seed.yaml'), origin), 'images', 'default');
     });
 
     it('is Ready in `kubectl get ipx`, from the pod readiness the kubelet reports', async () => {
@@ -170,11 +157,8 @@ describe('the examples on a real node', { timeout: SETUP_MS }, () => {
     before(async () => {
       await freshNamespace(c, 'media');
       [secret] = (await example('signing-secret.yaml')) as [Obj];
-      await apply(c, [secret, ...adaptProduction(await example('production.yaml'), origin)]);
-      await waitReady(c, 'images', 'media', 240_000);
-      await waitRolledOut(c, 'images', 'media');
-      base = await serviceUrl(c, 'images', 'media');
-      await getOk(`${base}/health`);
+      const docs = [secret, ...adaptProduction(await example('production.yaml'), origin)];
+      base = await deployImageProxy(c, docs, 'images', 'media');
     });
 
     it('runs three Ready pods with the cache and the exporter beside the server', async () => {
