@@ -121,6 +121,7 @@ export class Reconciler {
     // references; applying now would only race it.
     if (!ip || ip.metadata.deletionTimestamp) {
       this.#d.metrics?.forgetImageProxy(namespace, name);
+      this.#d.log.debug(ip ? 'not applied: being deleted' : 'not applied: gone', { imageproxy: key });
       return {};
     }
     const log = this.#d.log.with({ imageproxy: key, generation: ip.metadata.generation });

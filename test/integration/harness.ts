@@ -8,6 +8,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parsePrometheusText, sampleValue } from '../../service/observability/testing.ts';
 import { type RunningServer, startServer } from '../../service/server/serve.ts';
 
 export interface TestServer {
@@ -15,6 +16,8 @@ export interface TestServer {
   root: string;
   server: RunningServer;
   get(path: string, headers?: Record<string, string>, method?: string): Promise<Response>;
+  /** The value of `tinycdn_<name>` in a scrape now; needs IMGPROXY_PROMETHEUS_BIND in the env. */
+  metric(name: string, labels?: Record<string, string>): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -36,6 +39,12 @@ export async function startTestServer(
     root,
     server,
     get: (path, headers = {}, method = 'GET') => fetch(`${base}${path}`, { headers, method }),
+    metric: async (name, labels = {}) => {
+      if (server.metricsAddress === undefined)
+        throw new Error('no metrics listener: set IMGPROXY_PROMETHEUS_BIND');
+      const res = await fetch(`${server.metricsAddress}/metrics`);
+      return sampleValue(parsePrometheusText(await res.text()), `tinycdn_${name}`, labels);
+    },
     close: async () => {
       await server.stop();
       rmSync(root, { recursive: true, force: true });

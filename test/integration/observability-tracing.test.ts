@@ -18,6 +18,7 @@ import {
   type ReceivedSpan,
   startOtlpReceiver,
 } from '../../service/observability/testing.ts';
+import { eventually } from '../helpers/eventually.ts';
 import { jpeg } from '../helpers/images.ts';
 import { type Origin, startOrigin, startTestServer, type TestServer } from './harness.ts';
 
@@ -65,6 +66,7 @@ describe('traces over real sockets', () => {
         OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
         OTEL_SERVICE_NAME: 'tinycdn-test',
         IMGPROXY_ALLOW_LOOPBACK_SOURCE_ADDRESSES: 'true',
+        IMGPROXY_PROMETHEUS_BIND: '127.0.0.1:0',
       },
     );
     const get = async (path: string, headers: Record<string, string> = {}) => {
@@ -94,8 +96,12 @@ describe('traces over real sockets', () => {
     const shared = Array.from({ length: 3 }, () =>
       get(`/insecure/rs:fit:80:80/plain/${origin.base}/held.jpg`),
     );
-    for (let i = 0; i < 250 && held.length === 0; i++) await sleep(20);
-    await sleep(100); // the two others reach the server and join
+    await eventually(
+      'the three requests are in the server, one fetch held',
+      async () => (held.length === 1 && (await s.metric('requests_in_progress')) === 3 ? true : undefined),
+      10_000,
+      20,
+    );
     for (const res of held) res.writeHead(200, { 'content-type': 'image/jpeg' }).end(photo);
     assert.deepEqual(await Promise.all(shared), [200, 200, 200]);
     // Graceful stop flushes the batch.

@@ -7,11 +7,14 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
+import type { ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { eventually } from '../helpers/eventually.ts';
 import { bombPng, hugeJpeg, jpeg, manyFramesGif } from '../helpers/images.ts';
 import { photoOfAtLeast } from '../helpers/photos.ts';
+import { freePort } from '../helpers/ports.ts';
 import { bytes, type Origin, startOrigin, startTestServer, type TestServer } from './harness.ts';
 
 const repo = join(import.meta.dirname, '..', '..');
@@ -19,12 +22,14 @@ const repo = join(import.meta.dirname, '..', '..');
 describe('server limits against a real HTTP origin', () => {
   let origin: Origin;
   let image: Buffer;
+  /** Answers to /held.jpg, kept until the test releases them. */
+  const held: ServerResponse[] = [];
   before(async () => {
     image = await jpeg(64, 64);
     origin = await startOrigin({
       '/ok.jpg': (_req, res) => res.writeHead(200, { 'content-type': 'image/jpeg' }).end(image),
-      '/slow.jpg': (_req, res) => {
-        setTimeout(() => res.writeHead(200, { 'content-type': 'image/jpeg' }).end(image), 1500);
+      '/held.jpg': (_req, res) => {
+        held.push(res);
       },
       '/hang.jpg': () => {},
       '/forbidden.jpg': (_req, res) => res.writeHead(403).end('no'),
@@ -80,18 +85,41 @@ describe('server limits against a real HTTP origin', () => {
     }));
 
   it('answers 429 when every worker is busy and the queue is full', () =>
-    withServer({ IMGPROXY_WORKERS: '1', IMGPROXY_REQUESTS_QUEUE_SIZE: '1' }, async (s) => {
-      // Distinct URLs: identical requests in flight would share one transform (collapse.ts).
-      const busy = (n: number) => s.get(src('slow.jpg').replace('/insecure/', `/insecure/cb:${n}/`));
-      const first = busy(1);
-      await sleep(200); // the first request holds the only worker
-      const second = busy(2);
-      await sleep(200); // the second one waits in the queue
-      const third = await busy(3);
-      assert.equal(third.status, 429);
-      assert.equal((await first).status, 200);
-      assert.equal((await second).status, 200);
-    }));
+    withServer(
+      { IMGPROXY_WORKERS: '1', IMGPROXY_REQUESTS_QUEUE_SIZE: '1', IMGPROXY_PROMETHEUS_BIND: '127.0.0.1:0' },
+      async (s) => {
+        // Distinct URLs: identical requests in flight would share one transform (collapse.ts).
+        const busy = (n: number) => s.get(src('held.jpg').replace('/insecure/', `/insecure/cb:${n}/`));
+        const first = busy(1);
+        await eventually(
+          'the first request holds the only worker',
+          async () => ((await s.metric('workers_busy')) === 1 ? true : undefined),
+          10_000,
+          20,
+        );
+        const second = busy(2);
+        await eventually(
+          'the second request waits in the queue',
+          async () => ((await s.metric('queue_length')) === 1 ? true : undefined),
+          10_000,
+          20,
+        );
+        const third = await busy(3);
+        assert.equal(third.status, 429);
+        // Release each held answer as it arrives: the first now, the second once it got the worker.
+        for (let released = 0; released < 2; released++) {
+          await eventually(
+            'the origin holds a request',
+            () => (held.length > 0 ? true : undefined),
+            10_000,
+            20,
+          );
+          held.shift()?.writeHead(200, { 'content-type': 'image/jpeg' }).end(image);
+        }
+        assert.equal((await first).status, 200);
+        assert.equal((await second).status, 200);
+      },
+    ));
 
   it('refuses a loopback origin unless IMGPROXY_ALLOW_LOOPBACK_SOURCE_ADDRESSES is on', async () => {
     const s = await startTestServer({});
@@ -152,12 +180,13 @@ describe('server: hostile images', () => {
 describe('tinycdn serve: graceful shutdown', () => {
   it('finishes in-flight requests after SIGTERM, refuses new ones, and exits 0', async () => {
     const image = await jpeg(64, 64);
+    let heldAnswer: ServerResponse | undefined;
     const origin = await startOrigin({
       '/slow.jpg': (_req, res) => {
-        setTimeout(() => res.writeHead(200, { 'content-type': 'image/jpeg' }).end(image), 1500);
+        heldAnswer = res;
       },
     });
-    const port = 20000 + Math.floor(Math.random() * 20000);
+    const port = await freePort();
     const child = spawn(process.execPath, [join(repo, 'bin', 'tinycdn.js'), 'serve'], {
       env: {
         ...process.env,
@@ -184,10 +213,24 @@ describe('tinycdn serve: graceful shutdown', () => {
         await sleep(100);
       }
       const inFlight = fetch(`${base}/insecure/rs:fit:32:32/plain/${origin.base}/slow.jpg`);
-      await sleep(300);
+      await eventually(
+        'the request reached the origin',
+        () => (origin.requests.includes('/slow.jpg') ? true : undefined),
+        10_000,
+        20,
+      );
       child.kill('SIGTERM');
-      await sleep(200);
-      await assert.rejects(fetch(`${base}/ready`), 'new connections are refused while draining');
+      await eventually(
+        'new connections are refused while draining',
+        () =>
+          fetch(`${base}/ready`).then(
+            () => undefined,
+            () => true,
+          ),
+        10_000,
+        20,
+      );
+      heldAnswer?.writeHead(200, { 'content-type': 'image/jpeg' }).end(image);
       const res = await inFlight;
       assert.equal(res.status, 200);
       assert.ok((await bytes(res)).length > 0);

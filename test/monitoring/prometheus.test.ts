@@ -34,6 +34,7 @@ import { ALERTS } from '../../operator/monitoring/alerts.ts';
 import { dashboardTargets } from '../../operator/monitoring/dashboard.ts';
 import type { Source } from '../../operator/monitoring/queries.ts';
 import * as q from '../../operator/monitoring/queries.ts';
+import { eventually } from '../helpers/eventually.ts';
 import { jpeg, randomBytes } from '../helpers/images.ts';
 import { type KubeDoc, type Pod, type Reply, render, startPod } from '../pod/run-pod.ts';
 
@@ -73,6 +74,19 @@ describe('dashboard and alerts on a real Prometheus scraping the real pod', { ti
   let rendered: KubeDoc[];
 
   /** Prometheus' instant query API; throws on a query error (a parse error among them). */
+  /** Waits until Prometheus has scraped both targets at or after `seconds` (Unix time). */
+  async function scrapedAfter(seconds: number): Promise<void> {
+    await eventually(
+      `both targets scraped after ${new Date(seconds * 1000).toISOString()}`,
+      async () => {
+        const last = await query('timestamp(up)');
+        return last.length === 2 && last.every((r) => Number(r.value[1]) >= seconds) ? true : undefined;
+      },
+      120_000,
+      250,
+    );
+  }
+
   async function query(expr: string, time?: number): Promise<PromResult[]> {
     const params = new URLSearchParams({
       query: expr,
@@ -253,9 +267,10 @@ describe('dashboard and alerts on a real Prometheus scraping the real pod', { ti
       await get(kinds.forbidden(1000));
       await get(kinds.badOrigin(1000));
       await Promise.all(Array.from({ length: 4 }, (_, i) => get(url(`rs:fit:${1500 + i}:0`, 'big.jpg'))));
-      await sleep(4000);
-
-      const start = Math.floor(Date.now() / 1000) - 1;
+      // The window starts after the warm-up and at or before a scrape that counted it all, so
+      // every sample in the window includes the warm-up and none of its requests is counted.
+      const start = Math.ceil(Date.now() / 1000);
+      await scrapedAfter(start);
       const add = async (p: Promise<Reply>) => {
         sent.push(await p);
       };
@@ -277,7 +292,7 @@ describe('dashboard and alerts on a real Prometheus scraping the real pod', { ti
 
       // The window: from just before the traffic to a few scrapes after it, at least 60 s.
       const end = Math.max(Math.ceil(Date.now() / 1000) + 3, start + 60);
-      while (Date.now() / 1000 < end + 1) await sleep(250);
+      await scrapedAfter(end);
       window = `${end - start}s`;
       at = end;
     });

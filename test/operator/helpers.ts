@@ -5,41 +5,18 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { KubeConfig } from '@kubernetes/client-node';
 import { runOperator } from '../../operator/main.ts';
 import { type Logger, silentLogger } from '../../operator/runtime/log.ts';
 import { kubectl, type RunResult, startCluster, type TestCluster } from '../cluster/cluster.ts';
+import { eventually } from '../helpers/eventually.ts';
+
+export { eventually };
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 /** The first run may build the control plane from source. */
 export const CLUSTER_START_MS = 90 * 60_000;
-const CONVERGE_MS = 60_000;
-
-/** Retries `probe` until it returns a value, failing with `what` after a minute. */
-export async function eventually<T>(
-  what: string,
-  probe: () => Promise<T | undefined>,
-  timeoutMs = CONVERGE_MS,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (err) {
-      lastError = err;
-    }
-    if (Date.now() > deadline) {
-      assert.fail(
-        `${what}: not seen within ${timeoutMs / 1000}s${lastError ? ` (last error: ${lastError})` : ''}`,
-      );
-    }
-    await sleep(200);
-  }
-}
 
 export const json = (r: RunResult) => JSON.parse(r.stdout);
 

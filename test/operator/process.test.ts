@@ -4,7 +4,6 @@
 // look at objects, status and the Lease.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { OPERATOR_METRICS as M } from '../../operator/runtime/metrics.ts';
 import { sample } from '../../operator/runtime/metrics-testing.ts';
 import { kubectl, stopCluster, type TestCluster } from '../cluster/cluster.ts';
@@ -138,7 +137,8 @@ describe('tinycdn operator processes (no kubelet: pods never run)', () => {
       'a reconcile of restart/img',
       (l) => l.msg === 'reconciled' && l.imageproxy === 'restart/img',
     );
-    await sleep(2000); // room for any write the reconcile would have caused to land
+    // A reconcile logs each write it makes before "reconciled", and awaits it: by now any write
+    // it caused has landed and been logged.
     assert.deepEqual(await resourceVersions(cluster, ns), before);
     const writes = second.lines.filter((l) =>
       /^(created|updated|deleted) |^status updated/.test(String(l.msg)),

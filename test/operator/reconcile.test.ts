@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parse } from 'yaml';
+import { jsonLogger } from '../../operator/runtime/log.ts';
 import { kubectl, stopCluster, type TestCluster } from '../cluster/cluster.ts';
 import {
   apply,
@@ -67,11 +68,16 @@ const env = (dep: K8sObject | undefined): Record<string, string> => {
 describe('reconciler against a real API server (no kubelet: pods never run)', () => {
   let cluster: TestCluster;
   let operator: { stop: () => Promise<void> };
+  /** The in-process operator's log, parsed: tests wait on what it says it did. */
+  const logLines: Array<Record<string, unknown>> = [];
+  const skippedWhileDeleting = (key: string) =>
+    logLines.filter((l) => l.msg === 'not applied: being deleted' && l.imageproxy === key).length;
 
   before(
     async () => {
       cluster = await clusterWithCrd();
-      operator = startInProcess(cluster, { discoveryTtlMs: 500 });
+      const log = jsonLogger({ level: 'debug', write: (line) => logLines.push(JSON.parse(line)) });
+      operator = startInProcess(cluster, { discoveryTtlMs: 500, log });
     },
     { timeout: CLUSTER_START_MS },
   );
@@ -322,9 +328,16 @@ describe('reconciler against a real API server (no kubelet: pods never run)', ()
     await eventually('deletionTimestamp set', async () =>
       (await get(cluster, 'imageproxy', ns, 'img'))?.metadata.deletionTimestamp ? true : undefined,
     );
+    // The deletion itself was seen; then the Service's deletion triggers one more reconcile,
+    // which must not recreate it.
+    await eventually('the operator saw the deletion', () =>
+      skippedWhileDeleting(`${ns}/img`) > 0 ? true : undefined,
+    );
+    const seen = skippedWhileDeleting(`${ns}/img`);
     await kubectl(cluster, ['delete', 'service', 'img', '-n', ns]);
-    // A live ImageProxy gets its Service back within a second or two (see above); give it more.
-    await new Promise((resolve) => setTimeout(resolve, 3000));
+    await eventually('a reconcile after the Service was deleted', () =>
+      skippedWhileDeleting(`${ns}/img`) > seen ? true : undefined,
+    );
     assert.equal(await get(cluster, 'service', ns, 'img'), undefined, 'not recreated during deletion');
     await kubectl(cluster, [
       'patch',

@@ -16,7 +16,6 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { stringify } from 'yaml';
 import { buildPrometheusRule } from '../../../operator/builders/monitoring.ts';
 import { imageProxy as defaulted } from '../../../operator/builders/testing.ts';
@@ -130,8 +129,15 @@ describe('operator metrics on a real Prometheus (real control plane, no kubelet)
       },
       90_000,
     );
-    // A few more failed reconciles (backoff) and evaluations.
-    await sleep(5000);
+    // Rates need two samples of a series, with reconciles failing between them.
+    await eventually(
+      'the failing reconciles have a rate above zero',
+      async () =>
+        (await query('sum(rate(tinycdn_operator_reconcile_total{result="error"}[10m])) > 0')).length > 0
+          ? true
+          : undefined,
+      90_000,
+    );
   });
 
   after(async () => {
