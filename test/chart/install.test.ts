@@ -3,9 +3,10 @@
 // so these tests check objects and permissions, not a running operator.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { CLUSTER_RULES, LEASE_NAME, NAMESPACE_RULES, policyRule, type Rule } from '../../operator/rbac.ts';
 import { helm, kubectl, mintUser, startCluster, stopCluster, type TestCluster } from '../cluster/cluster.ts';
+import { eventually as waitFor } from '../helpers/eventually.ts';
+import { MONITORING_STAND_IN_SELECTOR, monitoringStandInYaml } from '../helpers/monitoring-crds.ts';
 import { BUILD_MS, CHART } from './helm.ts';
 
 const NS = 'tinycdn-system';
@@ -31,13 +32,8 @@ const exists = async (args: string[]) =>
   (await kubectl(cluster, ['get', ...args, '-o', 'name'], { allowFailure: true })).code === 0;
 
 /** Polls until `probe` is true (objects deleted in the background, controllers catching up). */
-const eventually = async (what: string, probe: () => Promise<boolean>) => {
-  const deadline = Date.now() + CONVERGE_MS;
-  while (!(await probe())) {
-    if (Date.now() > deadline) assert.fail(`${what}: not within ${CONVERGE_MS / 1000}s`);
-    await sleep(250);
-  }
-};
+const eventually = (what: string, probe: () => Promise<boolean>) =>
+  waitFor(what, async () => ((await probe()) ? true : undefined), CONVERGE_MS, 250);
 
 /** One `kubectl auth can-i` question, asked as the operator's ServiceAccount. */
 interface Question {
@@ -101,28 +97,6 @@ function questionsFromRules(rules: readonly Rule[], namespace: string): Question
   }
   return questions;
 }
-
-/** Minimal stand-ins for prometheus-operator's CRDs (the operator's optional children). */
-const monitoringCrds = ['ServiceMonitor', 'PrometheusRule']
-  .map((kind) => {
-    const plural = `${kind.toLowerCase()}s`;
-    return `apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata:
-  name: ${plural}.monitoring.coreos.com
-  labels: {test: monitoring-stand-in}
-spec:
-  group: monitoring.coreos.com
-  scope: Namespaced
-  names: {kind: ${kind}, plural: ${plural}, singular: ${kind.toLowerCase()}}
-  versions:
-    - name: v1
-      served: true
-      storage: true
-      schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
-`;
-  })
-  .join('---\n');
 
 describe('the chart on a real API server (no kubelet: pods are never started)', () => {
   let asOperator: string;
@@ -204,14 +178,14 @@ describe('the chart on a real API server (no kubelet: pods are never started)', 
   test('the operator ServiceAccount can do exactly what operator/rbac.ts grants, and nothing else', async () => {
     // kubectl auth can-i resolves resources by discovery: the optional monitoring kinds need CRDs
     // (stand-ins for prometheus-operator's) to be asked about at all.
-    await kubectl(cluster, ['apply', '-f', '-'], { input: monitoringCrds });
+    await kubectl(cluster, ['apply', '-f', '-'], { input: monitoringStandInYaml() });
     await kubectl(cluster, [
       'wait',
       '--for=condition=Established',
       '--timeout=60s',
       'crd',
       '-l',
-      'test=monitoring-stand-in',
+      MONITORING_STAND_IN_SELECTOR,
     ]);
     asOperator = await mintUser(cluster, SA_USER, SA_GROUPS);
     const whoami = await kubectl(cluster, ['auth', 'whoami', '-o', 'jsonpath={.status.userInfo.username}'], {

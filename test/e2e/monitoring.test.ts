@@ -27,6 +27,7 @@ import { ALERTS } from '../../operator/monitoring/alerts.ts';
 import { dashboardTargets } from '../../operator/monitoring/dashboard.ts';
 import type { Source } from '../../operator/monitoring/queries.ts';
 import { helm, kubectl } from '../cluster/cluster.ts';
+import { MONITORING_STAND_IN_CRDS, MONITORING_STAND_IN_SELECTOR } from '../helpers/monitoring-crds.ts';
 import { eventually } from '../operator/helpers.ts';
 import { type Addons, addonsDown, addonsUp, startPrometheus } from './addons.ts';
 import {
@@ -52,7 +53,6 @@ const NAME = 'images';
 const SCRAPE_INTERVAL_S = 5;
 /** What the dashboard's $__rate_interval stands for here (Grafana: at least 4 scrape intervals). */
 const RATE_WINDOW = '1m';
-const STAND_IN_LABEL = 'tinycdn-e2e=monitoring-stand-in';
 
 interface PromResult {
   metric: Record<string, string>;
@@ -72,29 +72,6 @@ const imageProxy = (origin: Origin): Obj => ({
     resources: { requests: { cpu: '100m', memory: '256Mi' }, limits: { cpu: '1', memory: '1Gi' } },
     autoscaling: { enabled: true, minReplicas: 1, maxReplicas: 1, targetCPUUtilizationPercentage: 90 },
   },
-});
-
-/** Schemaless stand-ins for prometheus-operator's CRDs: the operator renders its objects into them. */
-const standInCrds = ['ServiceMonitor', 'PrometheusRule'].map((kind) => {
-  const plural = `${kind.toLowerCase()}s`;
-  return {
-    apiVersion: 'apiextensions.k8s.io/v1',
-    kind: 'CustomResourceDefinition',
-    metadata: { name: `${plural}.monitoring.coreos.com`, labels: { 'tinycdn-e2e': 'monitoring-stand-in' } },
-    spec: {
-      group: 'monitoring.coreos.com',
-      scope: 'Namespaced',
-      names: { kind, plural, singular: kind.toLowerCase() },
-      versions: [
-        {
-          name: 'v1',
-          served: true,
-          storage: true,
-          schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
-        },
-      ],
-    },
-  };
 });
 
 const labelName = (k: string) => k.replace(/[^a-zA-Z0-9_]/g, '_');
@@ -255,9 +232,16 @@ describe('dashboard and alerts on a real node, with kube-state-metrics and cAdvi
       'name',
     ]);
     if (existing.stdout.trim() === '') {
-      await apply(c, standInCrds);
+      await apply(c, MONITORING_STAND_IN_CRDS);
       createdCrds = true;
-      await k(c, ['wait', '--for=condition=Established', '--timeout=60s', 'crd', '-l', STAND_IN_LABEL]);
+      await k(c, [
+        'wait',
+        '--for=condition=Established',
+        '--timeout=60s',
+        'crd',
+        '-l',
+        MONITORING_STAND_IN_SELECTOR,
+      ]);
     }
     origin = await photoOrigin(c.nodeIp);
     await freshNamespace(c, NS);
@@ -370,7 +354,9 @@ describe('dashboard and alerts on a real node, with kube-state-metrics and cAdvi
   after(async () => {
     await k(c, ['delete', 'namespace', NS, '--wait=false']).catch(() => undefined);
     if (createdCrds)
-      await k(c, ['delete', 'crd', '-l', STAND_IN_LABEL, '--wait=false']).catch(() => undefined);
+      await k(c, ['delete', 'crd', '-l', MONITORING_STAND_IN_SELECTOR, '--wait=false']).catch(
+        () => undefined,
+      );
     await origin?.close();
     if (c) await addonsDown(c);
     await c?.release();

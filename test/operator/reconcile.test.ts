@@ -9,6 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import { parse } from 'yaml';
 import { jsonLogger } from '../../operator/runtime/log.ts';
 import { kubectl, stopCluster, type TestCluster } from '../cluster/cluster.ts';
+import { MONITORING_STAND_IN_CRDS } from '../helpers/monitoring-crds.ts';
 import {
   apply,
   CLUSTER_START_MS,
@@ -31,31 +32,6 @@ const LABELS = (name: string) => ({
   'app.kubernetes.io/instance': name,
   'app.kubernetes.io/managed-by': 'tinycdn-operator',
   'tinycdn.dev/imageproxy': name,
-});
-
-/** Minimal stand-ins for the Prometheus Operator's CRDs: any spec is accepted. */
-const monitoringCrd = (kind: string, plural: string) => ({
-  apiVersion: 'apiextensions.k8s.io/v1',
-  kind: 'CustomResourceDefinition',
-  metadata: { name: `${plural}.monitoring.coreos.com` },
-  spec: {
-    group: 'monitoring.coreos.com',
-    scope: 'Namespaced',
-    names: { kind, plural, singular: kind.toLowerCase() },
-    versions: [
-      {
-        name: 'v1',
-        served: true,
-        storage: true,
-        schema: {
-          openAPIV3Schema: {
-            type: 'object',
-            properties: { spec: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
-          },
-        },
-      },
-    ],
-  },
 });
 
 const env = (dep: K8sObject | undefined): Record<string, string> => {
@@ -438,8 +414,7 @@ describe('reconciler against a real API server (no kubelet: pods never run)', ()
       /ServiceMonitor skipped: the cluster has no ServiceMonitor CRD/,
     );
 
-    await apply(cluster, monitoringCrd('ServiceMonitor', 'servicemonitors'));
-    await apply(cluster, monitoringCrd('PrometheusRule', 'prometheusrules'));
+    for (const crd of MONITORING_STAND_IN_CRDS) await apply(cluster, crd);
     await eventually('ServiceMonitor and PrometheusRule created', async () => {
       const sm = await get(cluster, 'servicemonitors.monitoring.coreos.com', ns, 'img');
       const pr = await get(cluster, 'prometheusrules.monitoring.coreos.com', ns, 'img');
