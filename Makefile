@@ -62,9 +62,7 @@ test: deps photos system-deps
 
 lint: deps
 	biome check .
-	node operator/api/generate.ts --check
-	node operator/rbac-generate.ts --check
-	node operator/monitoring/generate.ts --check
+	node operator/generate.ts --check
 
 typecheck: deps
 	tsc -p tsconfig.json

@@ -147,7 +147,7 @@ export function valuesSchema(text: string): Record<string, unknown> {
   return {
     $schema: 'http://json-schema.org/draft-07/schema#',
     title: 'Values of the tinycdn chart',
-    description: 'Generated from values.yaml by `node operator/rbac-generate.ts`. Do not edit.',
+    description: 'Generated from values.yaml by `npm run generate`. Do not edit.',
     type: 'object',
     additionalProperties: false,
     properties,

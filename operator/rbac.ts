@@ -1,6 +1,6 @@
 /**
  * The operator's permissions, as data: the one source for config/rbac/role.yaml and the Helm
- * chart's RBAC templates (both written by operator/rbac-generate.ts). Each rule says why the
+ * chart's RBAC templates (both written by operator/generate.ts). Each rule says why the
  * operator needs it; a permission without a reason does not belong here.
  *
  * Least privilege, and what is deliberately absent:

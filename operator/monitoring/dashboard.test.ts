@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
+import { DASHBOARD_PATH, renderDashboard } from '../generate.ts';
 import { buildDashboard, dashboardTargets } from './dashboard.ts';
-import { DASHBOARD_PATH, renderDashboard } from './generate.ts';
 
 type Panel = {
   id: number;
@@ -54,7 +54,7 @@ describe('Grafana dashboard', () => {
     }
   });
 
-  it('is the file in the chart (node operator/monitoring/generate.ts writes it)', () => {
+  it('is the file in the chart (npm run generate writes it)', () => {
     assert.equal(readFileSync(DASHBOARD_PATH, 'utf8'), renderDashboard());
   });
 });

@@ -6,7 +6,7 @@ import { describe, test } from 'node:test';
 import { parse } from 'yaml';
 import { DEFAULT_IMAGE } from '../../operator/api/v1alpha1.ts';
 import { valueDocs } from '../../operator/chart-values.ts';
-import { staleFiles } from '../../operator/rbac-generate.ts';
+import { staleFiles } from '../../operator/generate.ts';
 import pkg from '../../package.json' with { type: 'json' };
 import { CHART } from './helm.ts';
 
@@ -31,7 +31,7 @@ const schemaKeys = (s: JsonSchema, prefix = ''): string[] =>
     .flatMap(([name, child]) => [prefix + name, ...schemaKeys(child, `${prefix + name}.`)]);
 
 describe('chart sources', () => {
-  test('generated files are up to date (else run `node operator/rbac-generate.ts`)', () => {
+  test('generated files are up to date (else run `npm run generate`)', () => {
     assert.deepEqual(staleFiles(), []);
   });
 

@@ -1,4 +1,4 @@
-{{- /* Generated from operator/rbac.ts by `node operator/rbac-generate.ts`. Do not edit. */ -}}
+{{- /* Generated from operator/rbac.ts by `npm run generate`. Do not edit. */ -}}
 {{- /* Rules of the operator's ClusterRole. */ -}}
 {{- define "tinycdn.clusterRules" -}}
 # The resource reconciled: read and watched, never written by the operator.

@@ -1,5 +1,7 @@
 /**
- * Writes every generated deployment file from its one source:
+ * Writes every generated file from its one source (`npm run generate`):
+ * - crds/imageproxies.tinycdn.dev.yaml             ← operator/api (the ImageProxy CRD)
+ * - charts/tinycdn/dashboards/tinycdn.json          ← operator/monitoring/dashboard.ts (Grafana)
  * - config/rbac/role.yaml                          ← operator/rbac.ts
  * - charts/tinycdn/templates/_rbac-rules.tpl        ← operator/rbac.ts (the chart's RBAC rules)
  * - charts/tinycdn/templates/crd-imageproxies.yaml  ← operator/api (the CRD in crds/, templated)
@@ -15,6 +17,7 @@ import pkg from '../package.json' with { type: 'json' };
 import { imageProxyCrd } from './api/crd.ts';
 import type { KubeObject } from './builders/types.ts';
 import { valuesSchema, valuesTable } from './chart-values.ts';
+import { buildDashboard } from './monitoring/dashboard.ts';
 import { CLUSTER_RULES, NAMESPACE_RULES, policyRule, type Rule, rbacObjects } from './rbac.ts';
 
 export const ROOT = join(import.meta.dirname, '..');
@@ -22,7 +25,7 @@ export const CHART = join(ROOT, 'charts', 'tinycdn');
 export const VALUES_START = '<!-- values:start (generated from values.yaml: do not edit) -->';
 export const VALUES_END = '<!-- values:end -->';
 
-const GENERATOR = '`node operator/rbac-generate.ts`';
+const GENERATOR = '`npm run generate`';
 
 /** A YAML document whose `rules` (if any) carry each rule's reason as a comment. */
 function yamlWithReasons(obj: unknown, rules: readonly Rule[]): string {
@@ -138,10 +141,23 @@ const read = (path: string): string => {
   }
 };
 
+/** crds/: the ImageProxy CRD, applied by users who install without the chart. */
+export function renderCrd(): string {
+  return `# Generated from operator/api/v1alpha1.ts by ${GENERATOR}. Do not edit.\n${stringify(imageProxyCrd(), { lineWidth: 0 })}`;
+}
+
+/** The Grafana dashboard users import, and the chart's ConfigMap for Grafana's sidecar reads. */
+export const renderDashboard = (): string => `${JSON.stringify(buildDashboard(), null, 2)}\n`;
+
+export const CRD_PATH = join(ROOT, 'crds', 'imageproxies.tinycdn.dev.yaml');
+export const DASHBOARD_PATH = join(CHART, 'dashboards', 'tinycdn.json');
+
 /** Every generated file: its path and the content it should have. */
 export function generatedFiles(): Array<{ path: string; content: string }> {
   const values = read(join(CHART, 'values.yaml'));
   return [
+    { path: CRD_PATH, content: renderCrd() },
+    { path: DASHBOARD_PATH, content: renderDashboard() },
     { path: join(ROOT, 'config', 'rbac', 'role.yaml'), content: renderRbacConfig() },
     { path: join(CHART, 'templates', '_rbac-rules.tpl'), content: renderChartRules() },
     { path: join(CHART, 'templates', 'crd-imageproxies.yaml'), content: renderChartCrd() },
@@ -158,7 +174,13 @@ export function staleFiles(): string[] {
     .map((f) => relative(ROOT, f.path));
 }
 
-function main(check: boolean): number {
+function main(args: string[]): number {
+  const unknown = args.filter((a) => a !== '--check');
+  if (unknown.length > 0) {
+    process.stderr.write(`operator/generate.ts: unknown argument ${unknown.join(' ')} (only --check)\n`);
+    return 2;
+  }
+  const check = args.includes('--check');
   if (check) {
     const stale = staleFiles();
     if (stale.length === 0) return 0;
@@ -176,10 +198,10 @@ function main(check: boolean): number {
 
 if (import.meta.main) {
   try {
-    process.exitCode = main(process.argv.includes('--check'));
+    process.exitCode = main(process.argv.slice(2));
   } catch (err) {
     // A values.yaml key without a comment, a @schema hint that is not JSON, missing README markers.
-    process.stderr.write(`rbac-generate: ${(err as Error).message}\n`);
+    process.stderr.write(`generate: ${(err as Error).message}\n`);
     process.exitCode = 1;
   }
 }
