@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { describe, it } from 'node:test';
+import { firstSample } from '../../test/helpers/prometheus-text.ts';
 import { silentLogger } from './log.ts';
 import { OPERATOR_METRICS, OperatorMetrics, parseBindAddress, serveMetrics } from './metrics.ts';
-import { sample } from './metrics-testing.ts';
 
 describe('parseBindAddress', () => {
   it('reads [host]:port like controller-runtime, and 0 as off', () => {
@@ -32,13 +32,13 @@ describe('OperatorMetrics', () => {
 
   it('exposes every contract series from the start, errors at 0', async () => {
     const text = await metrics().text();
-    assert.equal(sample(text, OPERATOR_METRICS.reconcileTotal, { result: 'success' }), 0);
-    assert.equal(sample(text, OPERATOR_METRICS.reconcileTotal, { result: 'error' }), 0);
-    assert.equal(sample(text, `${OPERATOR_METRICS.reconcileDuration}_count`), 0);
-    assert.equal(sample(text, OPERATOR_METRICS.workqueueDepth), 0);
-    assert.equal(sample(text, OPERATOR_METRICS.leader), 0);
+    assert.equal(firstSample(text, OPERATOR_METRICS.reconcileTotal, { result: 'success' }), 0);
+    assert.equal(firstSample(text, OPERATOR_METRICS.reconcileTotal, { result: 'error' }), 0);
+    assert.equal(firstSample(text, `${OPERATOR_METRICS.reconcileDuration}_count`), 0);
+    assert.equal(firstSample(text, OPERATOR_METRICS.workqueueDepth), 0);
+    assert.equal(firstSample(text, OPERATOR_METRICS.leader), 0);
     assert.match(text, /# TYPE tinycdn_operator_imageproxy_ready gauge/);
-    assert.equal(sample(text, OPERATOR_METRICS.imageProxyReady), undefined);
+    assert.equal(firstSample(text, OPERATOR_METRICS.imageProxyReady), undefined);
   });
 
   it('counts reconciles by result and observes each duration', async () => {
@@ -59,26 +59,26 @@ describe('OperatorMetrics', () => {
       [`${d}_bucket`, { le: '+Inf' }, 3],
     ];
     for (const [name, labels, want] of table) {
-      assert.equal(sample(text, name, labels), want, `${name}${JSON.stringify(labels)}`);
+      assert.equal(firstSample(text, name, labels), want, `${name}${JSON.stringify(labels)}`);
     }
-    assert.ok(Math.abs((sample(text, `${d}_sum`) ?? 0) - 4.32) < 1e-9);
+    assert.ok(Math.abs((firstSample(text, `${d}_sum`) ?? 0) - 4.32) < 1e-9);
   });
 
   it('reads the queue depth at scrape time, 0 once the queue is gone', async () => {
     const m = metrics();
     const queue = { length: 3 };
     m.trackQueue(queue);
-    assert.equal(sample(await m.text(), OPERATOR_METRICS.workqueueDepth), 3);
+    assert.equal(firstSample(await m.text(), OPERATOR_METRICS.workqueueDepth), 3);
     queue.length = 7;
-    assert.equal(sample(await m.text(), OPERATOR_METRICS.workqueueDepth), 7);
+    assert.equal(firstSample(await m.text(), OPERATOR_METRICS.workqueueDepth), 7);
     m.trackQueue(undefined);
-    assert.equal(sample(await m.text(), OPERATOR_METRICS.workqueueDepth), 0);
+    assert.equal(firstSample(await m.text(), OPERATOR_METRICS.workqueueDepth), 0);
   });
 
   it('keeps one ready series per ImageProxy, removed when it is deleted or no longer watched', async () => {
     const m = metrics();
     const ready = (ns: string, name: string, text: string) =>
-      sample(text, OPERATOR_METRICS.imageProxyReady, { namespace: ns, imageproxy: name });
+      firstSample(text, OPERATOR_METRICS.imageProxyReady, { namespace: ns, imageproxy: name });
     m.setReady('web', 'images', false);
     m.setReady('web', 'thumbs', true);
     m.setReady('media', 'images', true);
@@ -96,15 +96,15 @@ describe('OperatorMetrics', () => {
       [1, undefined, 1],
     );
     m.forgetAllImageProxies();
-    assert.equal(sample(await m.text(), OPERATOR_METRICS.imageProxyReady), undefined);
+    assert.equal(firstSample(await m.text(), OPERATOR_METRICS.imageProxyReady), undefined);
   });
 
   it('reports leadership as 0 or 1', async () => {
     const m = metrics();
     m.setLeader(true);
-    assert.equal(sample(await m.text(), OPERATOR_METRICS.leader), 1);
+    assert.equal(firstSample(await m.text(), OPERATOR_METRICS.leader), 1);
     m.setLeader(false);
-    assert.equal(sample(await m.text(), OPERATOR_METRICS.leader), 0);
+    assert.equal(firstSample(await m.text(), OPERATOR_METRICS.leader), 0);
   });
 
   it('adds the process and Node.js metrics by default, unprefixed', async () => {
@@ -114,7 +114,7 @@ describe('OperatorMetrics', () => {
       'process_start_time_seconds',
       'nodejs_eventloop_lag_seconds',
     ]) {
-      assert.notEqual(sample(text, name), undefined, name);
+      assert.notEqual(firstSample(text, name), undefined, name);
     }
   });
 });
@@ -130,7 +130,7 @@ describe('serveMetrics', () => {
       const ok = await fetch(`${base}/metrics`);
       assert.equal(ok.status, 200);
       assert.match(ok.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
-      assert.equal(sample(await ok.text(), OPERATOR_METRICS.reconcileTotal, { result: 'error' }), 1);
+      assert.equal(firstSample(await ok.text(), OPERATOR_METRICS.reconcileTotal, { result: 'error' }), 1);
       const table: Array<[string, string, number]> = [
         ['GET', '/metrics?x=1', 200],
         ['HEAD', '/metrics', 200],

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { parsePrometheusText, sampleValue } from '../../test/helpers/prometheus-text.ts';
 import { ServiceMetrics } from './metrics.ts';
-import { parsePrometheusText, sampleValue } from './testing.ts';
 
 const scrape = async (m: ServiceMetrics) => parsePrometheusText(await m.registry.metrics());
 

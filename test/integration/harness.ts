@@ -8,8 +8,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parsePrometheusText, sampleValue } from '../../service/observability/testing.ts';
 import { type RunningServer, startServer } from '../../service/server/serve.ts';
+import { parsePrometheusText, sampleValue } from '../helpers/prometheus-text.ts';
 
 export interface TestServer {
   base: string;

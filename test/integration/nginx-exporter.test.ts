@@ -16,8 +16,8 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseAllDocuments } from 'yaml';
 import { localNginx, nginxBinary } from '../../operator/builders/testing.ts';
-import { sample } from '../../operator/runtime/metrics-testing.ts';
 import { freePort } from '../helpers/ports.ts';
+import { firstSample } from '../helpers/prometheus-text.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
@@ -169,8 +169,8 @@ describe('nginx-exporter container (exporter v0.11.0 from its Go module, Debian 
 
   it('reports nginx up, its requests exactly, and its connections', async () => {
     const first = (await get(metricsUrl)).body;
-    assert.equal(sample(first, 'nginx_up'), 1);
-    const before = sample(first, 'nginx_http_requests_total');
+    assert.equal(firstSample(first, 'nginx_up'), 1);
+    const before = firstSample(first, 'nginx_http_requests_total');
     assert.ok(before !== undefined && before >= 1, `nginx_http_requests_total ${before}`);
 
     // 3 misses and 3 hits through the cache, plus a 405: 7 requests nginx handled.
@@ -184,7 +184,7 @@ describe('nginx-exporter container (exporter v0.11.0 from its Go module, Debian 
     const second = (await get(metricsUrl)).body;
     // stub_status counts every request, its own read included: each scrape costs one. That is
     // why the container has no HTTP probe on the exporter (it would show up as traffic).
-    assert.equal(sample(second, 'nginx_http_requests_total'), (before ?? 0) + 7 + 1);
+    assert.equal(firstSample(second, 'nginx_http_requests_total'), (before ?? 0) + 7 + 1);
     for (const name of [
       'nginx_connections_accepted',
       'nginx_connections_handled',
@@ -193,11 +193,11 @@ describe('nginx-exporter container (exporter v0.11.0 from its Go module, Debian 
       'nginx_connections_writing',
       'nginx_connections_waiting',
     ]) {
-      assert.notEqual(sample(second, name), undefined, name);
+      assert.notEqual(firstSample(second, name), undefined, name);
     }
     // The scrape's own connection is active and writing while stub_status answers it.
-    assert.ok((sample(second, 'nginx_connections_active') ?? 0) >= 1);
-    assert.ok((sample(second, 'nginx_connections_accepted') ?? 0) >= 3);
+    assert.ok((firstSample(second, 'nginx_connections_active') ?? 0) >= 1);
+    assert.ok((firstSample(second, 'nginx_connections_accepted') ?? 0) >= 3);
     assert.match(second, /# TYPE nginx_http_requests_total counter/);
   });
 
@@ -216,8 +216,8 @@ describe('nginx-exporter container (exporter v0.11.0 from its Go module, Debian 
   it('reports nginx down (nginx_up 0) once nginx is gone, and keeps serving', async () => {
     await stop(nginx?.child, 'SIGQUIT');
     const text = (await get(metricsUrl)).body;
-    assert.equal(sample(text, 'nginx_up'), 0);
-    assert.equal(sample(text, 'nginx_http_requests_total'), undefined);
+    assert.equal(firstSample(text, 'nginx_up'), 0);
+    assert.equal(firstSample(text, 'nginx_http_requests_total'), undefined);
     assert.equal(exp?.child.exitCode, null, `the exporter still runs:\n${exp?.output()}`);
   });
 });

@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict';
 import type { ServerResponse } from 'node:http';
 import { after, before, describe, it } from 'node:test';
-import { parsePrometheusText, type Sample, sampleValue } from '../../service/observability/testing.ts';
 import { jpeg } from '../helpers/images.ts';
+import { parsePrometheusText, type Sample, sampleValue } from '../helpers/prometheus-text.ts';
 import { bytes, type Origin, startOrigin, startTestServer, type TestServer } from './harness.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -13,13 +13,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import {
-  type OtlpReceiver,
-  type ReceivedSpan,
-  startOtlpReceiver,
-} from '../../service/observability/testing.ts';
 import { eventually } from '../helpers/eventually.ts';
 import { jpeg } from '../helpers/images.ts';
+import { type OtlpReceiver, type ReceivedSpan, startOtlpReceiver } from '../helpers/otlp-receiver.ts';
 import { type Origin, startOrigin, startTestServer, type TestServer } from './harness.ts';
 
 const REPO = join(import.meta.dirname, '..', '..');

@@ -5,8 +5,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { OPERATOR_METRICS as M } from '../../operator/runtime/metrics.ts';
-import { sample } from '../../operator/runtime/metrics-testing.ts';
 import { kubectl, stopCluster, type TestCluster } from '../cluster/cluster.ts';
+import { firstSample } from '../helpers/prometheus-text.ts';
 import {
   apply,
   CHILD_RESOURCES,
@@ -164,19 +164,19 @@ describe('tinycdn operator processes (no kubelet: pods never run)', () => {
     // Both serve metrics; only the leader says it leads and reports the ImageProxy.
     const ready = { namespace: ns, imageproxy: 'img' };
     await eventually('a reports its ImageProxy', async () =>
-      sample(await a.scrape(), M.imageProxyReady, ready) === 0 ? true : undefined,
+      firstSample(await a.scrape(), M.imageProxyReady, ready) === 0 ? true : undefined,
     );
-    assert.equal(sample(await a.scrape(), M.leader), 1);
+    assert.equal(firstSample(await a.scrape(), M.leader), 1);
     const standby = await b.scrape();
-    assert.equal(sample(standby, M.leader), 0);
-    assert.equal(sample(standby, M.imageProxyReady, ready), undefined);
-    assert.equal(sample(standby, M.reconcileTotal, { result: 'success' }), 0);
+    assert.equal(firstSample(standby, M.leader), 0);
+    assert.equal(firstSample(standby, M.imageProxyReady, ready), undefined);
+    assert.equal(firstSample(standby, M.reconcileTotal, { result: 'success' }), 0);
 
     // Clean stop: the Lease is released, so b takes over at its next attempt (~2 s).
     assert.equal(await a.stop(), 0);
     const bId = (await b.waitFor('b takes over', msg('acquired leadership'))).identity;
     assert.equal(await holder(cluster), bId);
-    assert.equal(sample(await b.scrape(), M.leader), 1);
+    assert.equal(firstSample(await b.scrape(), M.leader), 1);
     await kubectl(cluster, [
       'patch',
       'imageproxy',
@@ -221,8 +221,8 @@ describe('tinycdn operator processes (no kubelet: pods never run)', () => {
     const url = await op.metricsUrl();
     assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
     const before = await op.scrape();
-    assert.equal(sample(before, M.leader), 1);
-    assert.equal(sample(before, M.reconcileTotal, { result: 'error' }), 0);
+    assert.equal(firstSample(before, M.leader), 1);
+    assert.equal(firstSample(before, M.reconcileTotal, { result: 'error' }), 0);
 
     // Ready: no pods are wanted, so the Deployment is available without a kubelet. Not ready:
     // two pods that never run. Blocked: its signing Secret does not exist, so every reconcile
@@ -231,7 +231,7 @@ describe('tinycdn operator processes (no kubelet: pods never run)', () => {
     await apply(cluster, imageProxy(ns, 'waiting'));
     await apply(cluster, imageProxy(ns, 'blocked', { signing: { secretRef: { name: 'missing' } } }));
     const readyOf = (text: string, name: string) =>
-      sample(text, M.imageProxyReady, { namespace: ns, imageproxy: name });
+      firstSample(text, M.imageProxyReady, { namespace: ns, imageproxy: name });
     const text = await eventually('the three ImageProxies in the metrics, as their status says', async () => {
       const t = await op.scrape();
       const conditions = await Promise.all(
@@ -242,22 +242,22 @@ describe('tinycdn operator processes (no kubelet: pods never run)', () => {
       return readyOf(t, 'ready') === 1 &&
         readyOf(t, 'waiting') === 0 &&
         readyOf(t, 'blocked') === 0 &&
-        (sample(t, M.reconcileTotal, { result: 'error' }) ?? 0) >= 2 &&
+        (firstSample(t, M.reconcileTotal, { result: 'error' }) ?? 0) >= 2 &&
         conditions.join() === 'True,False,False'
         ? t
         : undefined;
     });
-    const success = sample(text, M.reconcileTotal, { result: 'success' }) ?? 0;
-    const errors = sample(text, M.reconcileTotal, { result: 'error' }) ?? 0;
+    const success = firstSample(text, M.reconcileTotal, { result: 'success' }) ?? 0;
+    const errors = firstSample(text, M.reconcileTotal, { result: 'error' }) ?? 0;
     // ready and waiting reconciled at least once each, with their status written.
     assert.ok(success >= 2, `success ${success}`);
     // Every reconcile observed once in the histogram, which is cumulative.
-    assert.equal(sample(text, `${M.reconcileDuration}_count`), success + errors);
-    assert.equal(sample(text, `${M.reconcileDuration}_bucket`, { le: '+Inf' }), success + errors);
-    assert.ok((sample(text, `${M.reconcileDuration}_sum`) ?? 0) > 0);
-    assert.equal(sample(text, M.workqueueDepth), 0, 'nothing waits once everything has reconciled');
-    assert.notEqual(sample(text, 'process_resident_memory_bytes'), undefined);
-    assert.notEqual(sample(text, 'nodejs_eventloop_lag_seconds'), undefined);
+    assert.equal(firstSample(text, `${M.reconcileDuration}_count`), success + errors);
+    assert.equal(firstSample(text, `${M.reconcileDuration}_bucket`, { le: '+Inf' }), success + errors);
+    assert.ok((firstSample(text, `${M.reconcileDuration}_sum`) ?? 0) > 0);
+    assert.equal(firstSample(text, M.workqueueDepth), 0, 'nothing waits once everything has reconciled');
+    assert.notEqual(firstSample(text, 'process_resident_memory_bytes'), undefined);
+    assert.notEqual(firstSample(text, 'nodejs_eventloop_lag_seconds'), undefined);
 
     // Deleted: its series goes, the others stay.
     await kubectl(cluster, ['delete', 'imageproxy', 'waiting', '-n', ns, '--wait=true']);
@@ -343,9 +343,9 @@ describe('tinycdn operator processes (no kubelet: pods never run)', () => {
     assert.ok(!op.lines.some(msg('acquired leadership')), 'no leader election with --leader-elect=false');
     // The only replica leads for as long as it runs; it reports only what it watches.
     const text = await op.scrape();
-    assert.equal(sample(text, M.leader), 1);
-    assert.equal(sample(text, M.imageProxyReady, { namespace: watched, imageproxy: 'img' }), 0);
-    assert.equal(sample(text, M.imageProxyReady, { namespace: ignored }), undefined);
+    assert.equal(firstSample(text, M.leader), 1);
+    assert.equal(firstSample(text, M.imageProxyReady, { namespace: watched, imageproxy: 'img' }), 0);
+    assert.equal(firstSample(text, M.imageProxyReady, { namespace: ignored }), undefined);
     assert.equal(await op.stop(), 0);
   });
 });
