@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { CLUSTER_RULES, LEASE_NAME, NAMESPACE_RULES, policyRule, type Rule } from '../../operator/rbac.ts';
 import { helm, kubectl, mintUser, startCluster, stopCluster, type TestCluster } from '../cluster/cluster.ts';
 import { eventually as waitFor } from '../helpers/eventually.ts';
-import { MONITORING_STAND_IN_SELECTOR, monitoringStandInYaml } from '../helpers/monitoring-crds.ts';
+import { installMonitoringStandIns } from '../helpers/monitoring-crds.ts';
 import { BUILD_MS, CHART } from './helm.ts';
 
 const NS = 'tinycdn-system';
@@ -178,15 +178,7 @@ describe('the chart on a real API server (no kubelet: pods are never started)', 
   test('the operator ServiceAccount can do exactly what operator/rbac.ts grants, and nothing else', async () => {
     // kubectl auth can-i resolves resources by discovery: the optional monitoring kinds need CRDs
     // (stand-ins for prometheus-operator's) to be asked about at all.
-    await kubectl(cluster, ['apply', '-f', '-'], { input: monitoringStandInYaml() });
-    await kubectl(cluster, [
-      'wait',
-      '--for=condition=Established',
-      '--timeout=60s',
-      'crd',
-      '-l',
-      MONITORING_STAND_IN_SELECTOR,
-    ]);
+    await installMonitoringStandIns(cluster);
     asOperator = await mintUser(cluster, SA_USER, SA_GROUPS);
     const whoami = await kubectl(cluster, ['auth', 'whoami', '-o', 'jsonpath={.status.userInfo.username}'], {
       kubeconfig: asOperator,

@@ -27,11 +27,10 @@ import { ALERTS } from '../../operator/monitoring/alerts.ts';
 import { dashboardTargets } from '../../operator/monitoring/dashboard.ts';
 import type { Source } from '../../operator/monitoring/queries.ts';
 import { helm, kubectl } from '../cluster/cluster.ts';
-import { MONITORING_STAND_IN_CRDS, MONITORING_STAND_IN_SELECTOR } from '../helpers/monitoring-crds.ts';
+import { installMonitoringStandIns, MONITORING_STAND_IN_SELECTOR } from '../helpers/monitoring-crds.ts';
 import { eventually } from '../operator/helpers.ts';
 import { type Addons, addonsDown, addonsUp, startPrometheus } from './addons.ts';
 import {
-  apply,
   deployImageProxy,
   ensureOperator,
   freshNamespace,
@@ -232,16 +231,8 @@ describe('dashboard and alerts on a real node, with kube-state-metrics and cAdvi
       'name',
     ]);
     if (existing.stdout.trim() === '') {
-      await apply(c, MONITORING_STAND_IN_CRDS);
+      await installMonitoringStandIns(c);
       createdCrds = true;
-      await k(c, [
-        'wait',
-        '--for=condition=Established',
-        '--timeout=60s',
-        'crd',
-        '-l',
-        MONITORING_STAND_IN_SELECTOR,
-      ]);
     }
     origin = await photoOrigin(c.nodeIp);
     await freshNamespace(c, NS);

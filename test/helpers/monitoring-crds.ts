@@ -5,6 +5,7 @@
  * prometheus-operator itself is not run in the tests.
  */
 import { stringify } from 'yaml';
+import { kubectl, type TestCluster } from '../cluster/cluster.ts';
 
 /** The label every stand-in carries, as a `kubectl -l` selector (wait for them, delete them). */
 export const MONITORING_STAND_IN_SELECTOR = 'tinycdn.dev/test=monitoring-stand-in';
@@ -39,3 +40,16 @@ export const MONITORING_STAND_IN_CRDS = [crd('ServiceMonitor'), crd('PrometheusR
 /** The stand-ins as one multi-document YAML, for `kubectl apply -f -`. */
 export const monitoringStandInYaml = (): string =>
   MONITORING_STAND_IN_CRDS.map((c) => stringify(c)).join('---\n');
+
+/** Applies the stand-ins and waits until the API server serves them. */
+export async function installMonitoringStandIns(cluster: TestCluster): Promise<void> {
+  await kubectl(cluster, ['apply', '-f', '-'], { input: monitoringStandInYaml() });
+  await kubectl(cluster, [
+    'wait',
+    '--for=condition=Established',
+    '--timeout=60s',
+    'crd',
+    '-l',
+    MONITORING_STAND_IN_SELECTOR,
+  ]);
+}

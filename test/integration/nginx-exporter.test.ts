@@ -13,9 +13,9 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { parseAllDocuments } from 'yaml';
 import { localNginx, nginxBinary } from '../../operator/builders/testing.ts';
+import { eventually } from '../helpers/eventually.ts';
 import { freePort } from '../helpers/ports.ts';
 import { firstSample } from '../helpers/prometheus-text.ts';
 
@@ -50,20 +50,8 @@ async function get(url: string): Promise<{ status: number; body: string }> {
 }
 
 /** Polls until `probe` returns a value or `what` times out after 10 s. */
-async function until<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + 10_000;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`${what}: not within 10 s (${String(last)})`);
-    await sleep(100);
-  }
-}
+const until = <T>(what: string, probe: () => Promise<T | undefined>): Promise<T> =>
+  eventually(what, probe, 10_000, 100);
 
 function spawnLogged(cmd: string, args: string[]): { child: ChildProcess; output: () => string } {
   let output = '';

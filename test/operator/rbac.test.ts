@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { kubectl, mintUser, stopCluster, type TestCluster } from '../cluster/cluster.ts';
+import { installMonitoringStandIns } from '../helpers/monitoring-crds.ts';
 import {
   apply,
   CLUSTER_START_MS,
@@ -25,30 +26,6 @@ import {
 const OPERATOR_NS = 'tinycdn-system';
 const USER = `system:serviceaccount:${OPERATOR_NS}:tinycdn-operator`;
 
-const crd = (kind: string, plural: string) => ({
-  apiVersion: 'apiextensions.k8s.io/v1',
-  kind: 'CustomResourceDefinition',
-  metadata: { name: `${plural}.monitoring.coreos.com` },
-  spec: {
-    group: 'monitoring.coreos.com',
-    scope: 'Namespaced',
-    names: { kind, plural, singular: kind.toLowerCase() },
-    versions: [
-      {
-        name: 'v1',
-        served: true,
-        storage: true,
-        schema: {
-          openAPIV3Schema: {
-            type: 'object',
-            properties: { spec: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
-          },
-        },
-      },
-    ],
-  },
-});
-
 describe('operator under its shipped least-privilege RBAC (no kubelet: pods never run)', () => {
   let cluster: TestCluster;
   let kubeconfig: string;
@@ -57,8 +34,7 @@ describe('operator under its shipped least-privilege RBAC (no kubelet: pods neve
   before(
     async () => {
       cluster = await clusterWithCrd();
-      await apply(cluster, crd('ServiceMonitor', 'servicemonitors'));
-      await apply(cluster, crd('PrometheusRule', 'prometheusrules'));
+      await installMonitoringStandIns(cluster);
       await createNamespace(cluster, OPERATOR_NS);
       await kubectl(cluster, ['apply', '-f', join(ROOT, 'config', 'rbac')]);
       kubeconfig = await mintUser(cluster, USER, [

@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import { parse } from 'yaml';
 import { jsonLogger } from '../../operator/runtime/log.ts';
 import { kubectl, stopCluster, type TestCluster } from '../cluster/cluster.ts';
-import { MONITORING_STAND_IN_CRDS } from '../helpers/monitoring-crds.ts';
+import { installMonitoringStandIns } from '../helpers/monitoring-crds.ts';
 import {
   apply,
   CLUSTER_START_MS,
@@ -414,7 +414,7 @@ describe('reconciler against a real API server (no kubelet: pods never run)', ()
       /ServiceMonitor skipped: the cluster has no ServiceMonitor CRD/,
     );
 
-    for (const crd of MONITORING_STAND_IN_CRDS) await apply(cluster, crd);
+    await installMonitoringStandIns(cluster);
     await eventually('ServiceMonitor and PrometheusRule created', async () => {
       const sm = await get(cluster, 'servicemonitors.monitoring.coreos.com', ns, 'img');
       const pr = await get(cluster, 'prometheusrules.monitoring.coreos.com', ns, 'img');
