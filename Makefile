@@ -11,7 +11,7 @@ NODE_TEST := node --test --test-reporter=spec --test-reporter-destination=stdout
 UNIT_TESTS := 'service/**/*.test.ts' 'operator/**/*.test.ts' 'cli/**/*.test.ts' 'test/helpers/*.test.ts'
 INTEGRATION_TESTS := 'test/integration/**/*.test.ts'
 
-.PHONY: run test deps photos exporter system-deps images lint typecheck unit integration pod cluster e2e bench format clean
+.PHONY: differential run test deps photos exporter system-deps images lint typecheck unit integration pod cluster e2e bench format clean
 
 ## deps: npm packages (and Node 24 through the `node` package), reinstalled when the lock changes.
 # `npm install` rather than `npm ci`: the registry this project builds from lacks some of
@@ -72,6 +72,12 @@ unit: deps system-deps
 
 integration: deps photos system-deps exporter
 	$(NODE_TEST) --test-concurrency=1 $(INTEGRATION_TESTS)
+
+## differential: imgproxy and tinycdn side by side on generated files (test/differential):
+## counts of identical / ±1 px / differing answers, each difference listed with its reason.
+## Needs an imgproxy binary in TINYCDN_IMGPROXY (not built here); skips without one.
+differential: deps
+	node test/differential/differential.ts
 
 ## pod: the rendered pod (tinycdn + nginx cache sidecar) run as local processes, in a network
 ## namespace of its own, with exactly the rendered env, args and config files (no kubelet here).

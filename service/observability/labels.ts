@@ -16,6 +16,7 @@ export const ERROR_KINDS = [
   'client_closed',
   'internal',
   'method_not_allowed',
+  'not_found',
   'queue_full',
   'shutting_down',
   'timeout',

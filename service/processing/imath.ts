@@ -18,6 +18,19 @@ export function scale(a: number, s: number): number {
   return a === 0 ? 0 : round(a * s);
 }
 
+/**
+ * The size libvips' vips_resize gives `size` pixels scaled by `s`, which is the size imgproxy's
+ * scale step produces: shrinking divides by the inverse factor (vips_reduce), growing
+ * multiplies (vips_affine), both rounding half up, and no axis drops below 1 px. Not always
+ * `scale(size, s)`: 1001 × 0.3161... is 316.5 one way and 316.4999 the other.
+ */
+export function resizedSize(size: number, s: number): number {
+  if (s === 1) return size;
+  const factor = Math.max(s, 1 / size);
+  if (factor < 1) return Math.max(1, Math.floor(size / (1 / factor) + 0.5));
+  return Math.floor(size * factor + 0.5);
+}
+
 export function scaleToEven(a: number, s: number): number {
   return a === 0 ? 0 : roundToEven(a * s);
 }

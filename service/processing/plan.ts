@@ -32,10 +32,10 @@ export async function planResultSize(
 ): Promise<{ width: number; height: number }> {
   const loader: SourceLoader = {
     format: src.format,
-    load: async (prescale) =>
+    load: async (prescale, exact) =>
       new ShapeImage(
-        Math.max(1, round(src.width * prescale)),
-        Math.max(1, round(src.height * prescale)),
+        exact?.width ?? Math.max(1, round(src.width * prescale)),
+        exact?.height ?? Math.max(1, round(src.height * prescale)),
         src.hasAlpha,
       ),
   };

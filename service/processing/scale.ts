@@ -1,5 +1,5 @@
 import type { PipelineContext } from './context.ts';
-import { scale as scaleSize } from './imath.ts';
+import { resizedSize } from './imath.ts';
 
 /** Resizes by the remaining scales (the image is not turned yet, so the axes may swap). */
 export async function scale(ctx: PipelineContext): Promise<void> {
@@ -9,7 +9,8 @@ export async function scale(ctx: PipelineContext): Promise<void> {
   let hs = ctx.hscale;
   if ((ctx.angle + ctx.po.rotate) % 180 === 90) [ws, hs] = [hs, ws];
 
-  const width = Math.max(1, scaleSize(ctx.img.width, ws));
-  const height = Math.max(1, scaleSize(ctx.img.height, hs));
+  // Sizes as libvips' resize makes them in imgproxy (see resizedSize).
+  const width = resizedSize(ctx.img.width, ws);
+  const height = resizedSize(ctx.img.height, hs);
   ctx.img = await ctx.img.resize(width, height);
 }

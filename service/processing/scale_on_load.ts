@@ -1,6 +1,6 @@
 import type { ImageFormat } from '../url/options.ts';
 import type { PipelineContext } from './context.ts';
-import { roundToEven, scale, shrink } from './imath.ts';
+import { resizedSize, roundToEven, scale, shrink } from './imath.ts';
 
 /** The JPEG decoder can shrink by 2, 4 or 8 while decoding. */
 function jpegShrink(s: number): number {
@@ -10,11 +10,25 @@ function jpegShrink(s: number): number {
   return 1;
 }
 
-function canScaleOnLoad(ctx: PipelineContext, format: ImageFormat, prescale: number): boolean {
-  if (prescale === 1) return false;
-  if (ctx.isVector) return true;
-  if (ctx.cfg.disableShrinkOnLoad || prescale >= 1) return false;
-  return format === 'jpeg' || format === 'webp' || format === 'heic' || format === 'avif';
+/**
+ * The decoded size imgproxy gets from libvips when it shrinks `size` by `by` while decoding:
+ * libvips' JPEG loader rounds down strictly (1001 by 2 is 500); its WebP loader's `scale`
+ * rounds to nearest.
+ */
+function shrunkOnDecode(format: ImageFormat, size: number, by: number): number {
+  return Math.max(1, format === 'jpeg' ? Math.floor(size / by) : Math.round(size / by));
+}
+
+/**
+ * The shrink imgproxy's decoder applies (1 = none): JPEG by 2, 4 or 8, WebP by any factor
+ * above 1. AVIF/HEIF only ever use an embedded thumbnail there, so their full size is what
+ * the later steps start from, as here.
+ */
+function decodeShrink(ctx: PipelineContext, format: ImageFormat, preshrink: number): number {
+  if (ctx.cfg.disableShrinkOnLoad || preshrink <= 1) return 1;
+  if (format === 'jpeg') return jpegShrink(preshrink);
+  if (format === 'webp') return preshrink;
+  return 1;
 }
 
 /**
@@ -22,6 +36,11 @@ function canScaleOnLoad(ctx: PipelineContext, format: ImageFormat, prescale: num
  * while decoding (much less work and memory) and a vector is rendered directly at the size
  * it is needed; the remaining scales, the crop size and the crop offsets are then adjusted
  * to the smaller image, as imgproxy does.
+ *
+ * Sizes follow imgproxy's arithmetic exactly: its decoder first shrinks to an intermediate
+ * size (`shrunkOnDecode`) and the scale step then rounds from there, which is not always the
+ * size rounded from the source (2560x1600 to width 100: 1600 → 200 → 62.5 → 63, where a float
+ * scale straight from 1600 lands on 62.4999 → 62).
  */
 export async function scaleOnLoad(ctx: PipelineContext): Promise<void> {
   const source = ctx.source;
@@ -31,33 +50,48 @@ export async function scaleOnLoad(ctx: PipelineContext): Promise<void> {
   const wshrink = ctx.srcWidth / scale(ctx.srcWidth, ctx.wscale);
   const hshrink = ctx.srcHeight / scale(ctx.srcHeight, ctx.hscale);
   const preshrink = Math.min(wshrink, hshrink);
-  const prescale = (1 / preshrink) * ctx.vectorBaseScale;
 
-  const worthIt =
-    canScaleOnLoad(ctx, source.format, prescale) &&
-    !(source.format === 'jpeg' && jpegShrink(preshrink) === 1);
-  if (!worthIt) {
-    ctx.img = await source.load(ctx.vectorBaseScale);
+  if (ctx.isVector) {
+    const prescale = (1 / preshrink) * ctx.vectorBaseScale;
+    if (prescale === 1) {
+      ctx.img = await source.load(ctx.vectorBaseScale);
+      return;
+    }
+    ctx.img = await source.load(prescale);
+    adjustAfterLoad(ctx, ctx.img.width, ctx.img.height);
+    return;
+  }
+
+  const by = decodeShrink(ctx, source.format, preshrink);
+  if (by === 1) {
+    ctx.img = await source.load(1);
     return;
   }
 
   const swap = (ctx.angle + ctx.po.rotate) % 180 !== 0;
+  // The size imgproxy's decoder produces, in oriented axes.
+  const interWidth = shrunkOnDecode(source.format, ctx.srcWidth, by);
+  const interHeight = shrunkOnDecode(source.format, ctx.srcHeight, by);
   // Nothing runs between this load and the scale step unless there is a crop: then decode
-  // straight to the final size. Shrinking to imgproxy's intermediate size and resizing again
-  // would cost a second full pass over the pixels for the same result.
-  const direct = !ctx.isVector && ctx.cropWidth === 0 && ctx.cropHeight === 0;
-  const stored = ctx.img;
-  const exact = direct
-    ? {
-        width: Math.max(1, scale(stored.width, swap ? ctx.hscale : ctx.wscale)),
-        height: Math.max(1, scale(stored.height, swap ? ctx.wscale : ctx.hscale)),
-      }
-    : undefined;
-  ctx.img = await source.load(prescale, exact);
+  // straight to the final size imgproxy's scale step would reach from the intermediate one.
+  // Shrinking to the intermediate size and resizing again would cost a second pass over the
+  // pixels for the same result.
+  const direct = ctx.cropWidth === 0 && ctx.cropHeight === 0;
+  adjustAfterLoad(ctx, interWidth, interHeight);
+  // What imgproxy's scale step then makes of the intermediate size.
+  const target = direct
+    ? { width: resizedSize(interWidth, ctx.wscale), height: resizedSize(interHeight, ctx.hscale) }
+    : { width: interWidth, height: interHeight };
+  ctx.img = await source.load(1 / by, swap ? { width: target.height, height: target.width } : target);
+  // The decode already produced the scaled size: nothing left for the scale step.
+  if (direct) {
+    ctx.wscale = 1;
+    ctx.hscale = 1;
+  }
+}
 
-  const newWidth = swap ? ctx.img.height : ctx.img.width;
-  const newHeight = swap ? ctx.img.width : ctx.img.height;
-
+/** Scales, crop size and crop offsets after a decode to `newWidth`x`newHeight` (oriented). */
+function adjustAfterLoad(ctx: PipelineContext, newWidth: number, newHeight: number): void {
   const wpreshrink = ctx.srcWidth / newWidth;
   const hpreshrink = ctx.srcHeight / newHeight;
 

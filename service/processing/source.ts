@@ -61,9 +61,11 @@ async function readSharpHeader(data: Buffer, opts: SharpOptions, limitMp: number
 
 /**
  * Reads the header of the source (sniffed as `format`) with the decoder's pixel limit set
- * from the security options, and returns loaders that decode with failOn 'error' (truncated
- * or corrupt data is an error) and a pixel limit matching what was checked. `headerOnly`
- * (for pass-through) accepts sources that could not be decoded here, such as HEVC HEIC.
+ * from the security options, and returns loaders that decode with a pixel limit matching what
+ * was checked, and with failOn 'none': like imgproxy (libvips' default), a truncated file
+ * decodes as far as its data goes (the rest is grey), while a file with no usable header
+ * stays an error. `headerOnly` (for pass-through) accepts sources that could not be decoded
+ * here, such as HEVC HEIC.
  */
 export async function openSource(
   data: Buffer,
@@ -90,7 +92,7 @@ async function openWithSharp(
   security: SecurityOptions,
   headerOnly: boolean,
 ): Promise<OpenedSource> {
-  const headerOpts: SharpOptions = { failOn: 'error', limitInputPixels: megapixels(limitMp) };
+  const headerOpts: SharpOptions = { failOn: 'none', limitInputPixels: megapixels(limitMp) };
   // HEIF holding HEVC (the usual HEIC) cannot be decoded by the bundled libvips; HEIF holding AV1 can.
   // (Passing the bytes through only needs the header, which libheif reads either way.)
   const m =
@@ -123,7 +125,7 @@ async function openWithSharp(
     }
   };
   const opts = (frames: number): SharpOptions => ({
-    failOn: 'error',
+    failOn: 'none',
     limitInputPixels: decodePixelLimit(header.width, header.height, frames),
   });
 

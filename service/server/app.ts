@@ -13,7 +13,15 @@ import { HttpError, isHttpError } from '../errors.ts';
 import type { Span } from '../observability/tracing.ts';
 import { Collapser } from './collapse.ts';
 import type { ServerConfig } from './config.ts';
-import { internalError, methodNotAllowed, requestTimeout, shuttingDown, unauthorized } from './errors.ts';
+import {
+  badRequest,
+  internalError,
+  methodNotAllowed,
+  requestTimeout,
+  routeNotFound,
+  shuttingDown,
+  unauthorized,
+} from './errors.ts';
 import { handleImage, type ImageAnswer, type ImageDeps, type ImageStats } from './handle-image.ts';
 import { successHeaders } from './headers.ts';
 import { loggerOptions } from './logging.ts';
@@ -43,6 +51,12 @@ interface ImageRecord {
 
 /** Error kind of each answered error (every route), for the log line and N_errors_total. */
 const errorKinds = new WeakMap<FastifyRequest, string>();
+
+/** What a browser pointed at the server's root sees (imgproxy shows a page there too). */
+const LANDING =
+  '<!doctype html><html><head><title>tinycdn</title></head><body><h1>tinycdn</h1>' +
+  "<p>An image server speaking imgproxy's URL API. Images are at " +
+  '<code>/SIGNATURE/OPTIONS/plain/SOURCE</code>.</p></body></html>\n';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -107,6 +121,11 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: false, ignoreDuplicateSlashes: false, maxParamLength: 8192 },
+    // Errors the router meets before any route (a malformed %-escape in the path): short plain
+    // text like every other error, not fastify's JSON.
+    frameworkErrors: (err, _req, reply) => {
+      sendError(reply, badRequest(err.message));
+    },
   });
 
   const collapsing: Collapsing = {
@@ -167,13 +186,26 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.setErrorHandler((err, req, reply) => sendError(reply, toHttpError(req, err)));
 
   const health = async (_req: FastifyRequest, reply: FastifyReply) => reply.type('text/plain').send('OK');
-  app.get('/health', health);
-  if (cfg.healthCheckPath !== '' && cfg.healthCheckPath !== '/health') app.get(cfg.healthCheckPath, health);
+  const notFound = async (req: FastifyRequest, reply: FastifyReply) =>
+    sendError(reply, routeNotFound(req.url.split('?')[0] ?? ''));
+  const landing = async (_req: FastifyRequest, reply: FastifyReply) => reply.type('text/html').send(LANDING);
+  // imgproxy serves every route under IMGPROXY_PATH_PREFIX: /PREFIX/health, the health check
+  // path, a landing page, the favicon (a plain 404, so no image request is logged for it).
+  // The bare /health and /ready stay at the root too: the operator's probes use them
+  // whatever the prefix.
+  const prefix = deps.urlConfig.pathPrefix;
+  const routes = new Map<string, typeof health>([
+    ['/health', health],
+    [`${prefix}/health`, health],
+    [`${prefix}/`, landing],
+    [`${prefix}/favicon.ico`, notFound],
+  ]);
+  if (prefix !== '') routes.set(prefix, landing);
+  if (cfg.healthCheckPath !== '') routes.set(`${prefix}${cfg.healthCheckPath}`, health);
+  for (const [path, handler] of routes) app.get(path, handler);
   app.get('/ready', async (_req, reply) =>
     deps.state.ready ? health(_req, reply) : sendError(reply, shuttingDown()),
   );
-  // Browsers ask for it when someone opens an image URL; imgproxy answers 200 empty too.
-  app.get('/favicon.ico', async (_req, reply) => reply.code(200).header('content-length', '0').send());
 
   app.all('/*', async (req, reply) => {
     // Every request on this route is an image request for the metrics (405 and 403 included).

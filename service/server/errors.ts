@@ -32,3 +32,14 @@ export const internalError = (cause: unknown): HttpError =>
     report: true,
     cause,
   });
+
+/** A route that exists only to say no (the favicon browsers ask for), as imgproxy answers. */
+export const routeNotFound = (path: string): HttpError =>
+  new HttpError('not_found', 404, `No such route: ${path}`, { publicMessage: 'Not Found', report: false });
+
+/** A request line the router cannot read (malformed percent-encoding in the path). */
+export const badRequest = (reason: string): HttpError =>
+  new HttpError('bad_request', 400, `Bad request: ${reason}`, {
+    publicMessage: 'Bad Request',
+    report: false,
+  });

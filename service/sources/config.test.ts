@@ -51,9 +51,11 @@ describe('sources config', () => {
       IMGPROXY_ALLOW_LINK_LOCAL_SOURCE_ADDRESSES: '1',
       IMGPROXY_ALLOW_PRIVATE_SOURCE_ADDRESSES: 'false',
       IMGPROXY_IGNORE_SSL_VERIFICATION: 'yes',
+      IMGPROXY_SOURCE_URL_QUERY_SEPARATOR: '|',
     });
     assert.deepEqual(cfg, {
       localFilesystemRoot: dir,
+      sourceUrlQuerySeparator: '|',
       allowedSources: ['https://a.example/', 'local://'],
       baseUrl: 'https://a.example/images/',
       downloadTimeout: 2.5,

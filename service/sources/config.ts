@@ -23,6 +23,11 @@ import { allowedSourceProblem } from './allowed.ts';
 export interface SourcesConfig {
   /** Root directory for local:// sources; '' disables the scheme. */
   localFilesystemRoot: string;
+  /**
+   * Where a non-HTTP source's query starts (IMGPROXY_SOURCE_URL_QUERY_SEPARATOR, default `?`;
+   * set empty: no query, the whole rest is the path). local:// ignores the query.
+   */
+  sourceUrlQuerySeparator: string;
   /** Allowed source URL prefixes; empty allows every source. */
   allowedSources: string[];
   /** Prefix added to source URLs that do not already start with it; '' = none. */
@@ -46,6 +51,7 @@ export const VERSION: string = pkg.version;
 export function defaultSourcesConfig(): SourcesConfig {
   return {
     localFilesystemRoot: '',
+    sourceUrlQuerySeparator: '?',
     allowedSources: [],
     baseUrl: '',
     downloadTimeout: 5,
@@ -64,6 +70,7 @@ export function loadSourcesConfig(env: Env): SourcesConfig {
   const r = new EnvReader(env);
   const cfg: SourcesConfig = {
     localFilesystemRoot: r.string('IMGPROXY_LOCAL_FILESYSTEM_ROOT', d.localFilesystemRoot),
+    sourceUrlQuerySeparator: r.string('IMGPROXY_SOURCE_URL_QUERY_SEPARATOR', d.sourceUrlQuerySeparator),
     allowedSources: r.list('IMGPROXY_ALLOWED_SOURCES', d.allowedSources),
     baseUrl: r.string('IMGPROXY_BASE_URL', d.baseUrl),
     downloadTimeout: r.float('IMGPROXY_DOWNLOAD_TIMEOUT', d.downloadTimeout, { min: 0.001 }),

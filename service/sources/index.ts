@@ -52,7 +52,7 @@ export function createSources(cfg: SourcesConfig, extraBackends: readonly Source
 
   return {
     async fetch(rawSourceUrl, ctx) {
-      const url = parseSourceUrl(withBaseUrl(rawSourceUrl, cfg.baseUrl));
+      const url = parseSourceUrl(withBaseUrl(rawSourceUrl, cfg.baseUrl), cfg.sourceUrlQuerySeparator);
       checkAllowed(allowed, url);
       const scheme = url.protocol.slice(0, -1);
       const backend = byScheme.get(scheme);
@@ -76,17 +76,26 @@ export function withBaseUrl(raw: string, baseUrl: string): string {
  * Parses a source URL. http(s) sources are parsed as they are (the WHATWG parser normalises
  * hosts, so `http://2130706433/` becomes `http://127.0.0.1/`). Other schemes get `%`, `?` and
  * `#` escaped first, as imgproxy's EscapeURL does, so their path is taken literally: a key may
- * contain those characters and a literal `%2e%2e` stays a name, not `..`.
+ * contain those characters and a literal `%2e%2e` stays a name, not `..`. Their query starts
+ * at the first `querySeparator` (IMGPROXY_SOURCE_URL_QUERY_SEPARATOR) and lands in `search`,
+ * out of the path (imgproxy's GetBucketAndKey).
  */
-export function parseSourceUrl(raw: string): URL {
+export function parseSourceUrl(raw: string, querySeparator = '?'): URL {
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(raw)?.[1]?.toLowerCase();
   if (scheme === undefined) throw invalidSourceUrl(raw, 'no scheme (and no IMGPROXY_BASE_URL to prepend)');
-  const text =
-    scheme === 'http' || scheme === 'https'
-      ? raw
-      : raw.replaceAll('%', '%25').replaceAll('?', '%3F').replaceAll('#', '%23');
+  const escapeKey = (s: string): string =>
+    s.replaceAll('%', '%25').replaceAll('?', '%3F').replaceAll('#', '%23');
+  let text = raw;
+  let query: string | undefined;
+  if (scheme !== 'http' && scheme !== 'https') {
+    const cut = querySeparator === '' ? -1 : raw.indexOf(querySeparator, scheme.length + 1);
+    text = escapeKey(cut < 0 ? raw : raw.slice(0, cut));
+    if (cut >= 0) query = raw.slice(cut + querySeparator.length);
+  }
   try {
-    return new URL(text);
+    const url = new URL(text);
+    if (query !== undefined) url.search = escapeKey(query);
+    return url;
   } catch {
     throw invalidSourceUrl(raw, 'does not parse as a URL');
   }

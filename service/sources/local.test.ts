@@ -27,7 +27,11 @@ const TABLE: ReadonlyArray<readonly [string, string | undefined]> = [
   ['local:///%252e%252e/x.png', '%252e%252e/x.png'],
   ['local:///a%00b.png', 'a%00b.png'],
   ['local:///100%.png', '100%.png'],
-  ['local:///a?b#c.png', 'a?b#c.png'],
+  // the query is cut off at IMGPROXY_SOURCE_URL_QUERY_SEPARATOR (`?`), as imgproxy does
+  ['local:///a?b#c.png', 'a'],
+  ['local:///a%3Fb.png?v=1', 'a%3Fb.png'],
+  ['local:///a.png/', 'a.png'],
+  ['local:///dir/a.png//', 'dir/a.png'],
   ['local:///dir\\..\\..\\secret', 'dir\\..\\..\\secret'],
   // NUL bytes cannot name a file
   ['local:///a\u0000b.png', undefined],
@@ -42,6 +46,12 @@ describe('local:// path resolution', () => {
       assert.equal(localRelativePath(parseSourceUrl(source)), expected);
     });
   }
+
+  test('an empty IMGPROXY_SOURCE_URL_QUERY_SEPARATOR keeps `?` in the path; another cuts there', () => {
+    assert.equal(localRelativePath(parseSourceUrl('local:///a?b#c.png', '')), 'a?b#c.png');
+    assert.equal(localRelativePath(parseSourceUrl('local:///a?b.png|v=1', '|')), 'a?b.png');
+    assert.equal(parseSourceUrl('local:///a.png|v=1', '|').search, '?v=1');
+  });
 
   test('a URL built without the escaping still decodes once and stays under the root', () => {
     assert.equal(localRelativePath(new URL('local:///a/%252e%252e/b')), 'a/%2e%2e/b');

@@ -57,8 +57,9 @@ export function localRelativePath(url: URL): string | undefined {
     return undefined;
   }
   if (decoded.includes('\0')) return undefined;
-  // posix.normalize of an absolute path cannot climb above '/'.
-  return path.posix.normalize(`/${decoded}`).replace(/^\/+/, '');
+  // posix.normalize of an absolute path cannot climb above '/'. Trailing slashes go, as in
+  // imgproxy (Go's http.Dir cleans the name): `local:///a.jpg/` is a.jpg.
+  return path.posix.normalize(`/${decoded}`).replace(/^\/+/, '').replace(/\/+$/, '');
 }
 
 export interface LocalBackendOptions {

@@ -31,6 +31,7 @@ import type {
   ExtendOptions,
   Gravity,
   GravityType,
+  OutputFormat,
   ProcessingOptions,
   ResizingType,
   WatermarkPosition,
@@ -51,6 +52,8 @@ export interface ApplyContext {
   /** Current time in unix seconds (injected for tests). */
   now: number;
   warn: (message: string) => void;
+  /** The configured per-format qualities, which `fq:FORMAT:0` falls back to. */
+  defaultFormatQuality?: Partial<Record<OutputFormat, number>>;
 }
 
 type Apply = (o: ProcessingOptions, args: string[], ctx: ApplyContext) => void;
@@ -227,16 +230,21 @@ const applyWatermark: Apply = (o, args) => {
   }
   if (args[2]) wm.x = parseFloat_('watermark x offset', args[2]);
   if (args[3]) wm.y = parseFloat_('watermark y offset', args[3]);
-  if (args[4]) wm.scale = parsePositiveFloat('watermark scale', args[4]);
+  if (args[4]) wm.scale = parsePositiveNonZeroFloat('watermark scale', args[4]);
   o.watermark = wm;
 };
 
-const applyFormatQuality: Apply = (o, args) => {
+const applyFormatQuality: Apply = (o, args, ctx) => {
   if (args.length % 2 !== 0) throw optionError(`Missing quality for: ${args[args.length - 1]}`);
   for (let i = 0; i < args.length; i += 2) {
     const f = formatByName(args[i]!);
     if (f === undefined || !isOutputFormat(f)) throw invalidArgument('format_quality format', args[i]!);
-    o.formatQuality = { ...o.formatQuality, [f]: parseQuality('format_quality', args[i + 1]!) };
+    // 0 = the configured quality for that format (imgproxy: 0 means "not set").
+    const q = parseQuality('format_quality', args[i + 1]!) || ctx.defaultFormatQuality?.[f];
+    const next = { ...o.formatQuality };
+    if (q === undefined) delete next[f];
+    else next[f] = q;
+    o.formatQuality = next;
   }
 };
 
@@ -300,6 +308,7 @@ const boolField =
       | 'keepCopyright'
       | 'stripColorProfile'
       | 'enforceThumbnail'
+      | 'preserveHdr'
       | 'raw'
       | 'returnAttachment',
   ): Apply =>
@@ -357,13 +366,13 @@ const OPTIONS: ReadonlyArray<readonly [readonly string[], Apply]> = [
   [
     ['blur', 'bl'],
     (o, a) => {
-      o.blur = parsePositiveNonZeroFloat('blur', single('blur', a));
+      o.blur = parsePositiveFloat('blur', single('blur', a));
     },
   ],
   [
     ['sharpen', 'sh'],
     (o, a) => {
-      o.sharpen = parsePositiveNonZeroFloat('sharpen', single('sharpen', a));
+      o.sharpen = parsePositiveFloat('sharpen', single('sharpen', a));
     },
   ],
   [
@@ -376,6 +385,7 @@ const OPTIONS: ReadonlyArray<readonly [readonly string[], Apply]> = [
   [['strip_metadata', 'sm'], boolField('strip_metadata', 'stripMetadata')],
   [['keep_copyright', 'kcr'], boolField('keep_copyright', 'keepCopyright')],
   [['strip_color_profile', 'scp'], boolField('strip_color_profile', 'stripColorProfile')],
+  [['preserve_hdr', 'ph'], boolField('preserve_hdr', 'preserveHdr')],
   [['enforce_thumbnail', 'eth'], boolField('enforce_thumbnail', 'enforceThumbnail')],
   [
     ['quality', 'q'],

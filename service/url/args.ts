@@ -37,8 +37,9 @@ export const parsePositiveInt = (key: string, arg: string): number =>
   int(key, arg, (n) => n >= 0, 'positive number or 0');
 export const parsePositiveNonZeroInt = (key: string, arg: string): number =>
   int(key, arg, (n) => n > 0, 'positive number');
+/** 0-100; 0 means "not set" (the configured quality applies), as in imgproxy v4. */
 export const parseQuality = (key: string, arg: string): number =>
-  int(key, arg, (n) => n >= 1 && n <= 100, 'number in range 1-100');
+  int(key, arg, (n) => n >= 0 && n <= 100, 'number in range 0-100');
 
 export const parseFloat_ = (key: string, arg: string): number => float(key, arg, () => true, 'number');
 export const parsePositiveFloat = (key: string, arg: string): number =>

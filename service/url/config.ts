@@ -47,6 +47,7 @@ function loadSigning(r: EnvReader): SignatureConfig {
   return {
     pairs: keys.length === salts.length ? pairs : [],
     size: r.int('IMGPROXY_SIGNATURE_SIZE', 32, { min: 1, max: 32 }),
+    trusted: r.list('IMGPROXY_TRUSTED_SIGNATURES'),
   };
 }
 

@@ -46,6 +46,15 @@ export const invalidSignature = (reason: string): HttpError =>
     report: false,
   });
 
+/** imgproxy's words, shown to the caller: the fix is in their URL. */
+export const signatureMissing = (): HttpError =>
+  new HttpError(
+    'invalid_signature',
+    403,
+    'The signature appears to be a processing option. The signature section should always be present in the URL.',
+    { report: false },
+  );
+
 export const unsupportedOutputFormat = (format: string): HttpError =>
   new HttpError('unsupported_output_format', 422, `Resulting image format is not supported: ${format}`, {
     report: false,

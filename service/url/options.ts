@@ -106,6 +106,11 @@ export interface ProcessingOptions {
   keepCopyright: boolean;
   stripColorProfile: boolean;
   enforceThumbnail: boolean;
+  /**
+   * `preserve_hdr` (imgproxy v4): accepted for compatibility; results are always 8 bits per
+   * channel here, as imgproxy's are without it.
+   */
+  preserveHdr: boolean;
   /** The URL's `quality`; 0 = not given: use formatQuality[format] (which holds IMGPROXY_QUALITY as the fallback). */
   quality: number;
   formatQuality: Partial<Record<OutputFormat, number>>;
@@ -158,6 +163,7 @@ export function defaultProcessingOptions(): ProcessingOptions {
     keepCopyright: true,
     stripColorProfile: true,
     enforceThumbnail: false,
+    preserveHdr: false,
     quality: 0,
     formatQuality: {},
     maxBytes: 0,

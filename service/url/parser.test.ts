@@ -200,6 +200,18 @@ describe('URL parser: options', () => {
     assert.equal(opts('fq:jpeg:70').quality, 0, 'the URL quality stays unset');
   });
 
+  it('0 means "default" for quality and format_quality, "off" for blur and sharpen (imgproxy v4)', () => {
+    assert.equal(opts('q:50/q:0').quality, 0);
+    assert.equal(opts('fq:webp:50/fq:webp:0').formatQuality.webp, 79, 'back to IMGPROXY_FORMAT_QUALITY');
+    assert.equal(opts('bl:3/bl:0').blur, 0);
+    assert.equal(opts('sh:3/sh:0').sharpen, 0);
+  });
+
+  it('preserve_hdr (ph) is accepted (imgproxy v4)', () => {
+    assert.equal(opts('ph:1').preserveHdr, true);
+    assert.equal(opts('preserve_hdr:0').preserveHdr, false);
+  });
+
   it('later options override earlier ones', () => {
     assert.equal(opts('w:10/w:20').width, 20);
   });
@@ -227,9 +239,11 @@ describe('URL parser: options', () => {
     ['background with two numbers', 'bg:1:2', 404],
     ['background channel over 255', 'bg:256:0:0', 404],
     ['a bad hex background', 'bg:zzzzzz', 404],
-    ['blur 0', 'bl:0', 404],
+    ['negative blur', 'bl:-1', 404],
+    ['negative sharpen', 'sh:-0.5', 404],
     ['negative pixelate', 'pix:-1', 404],
-    ['quality 0', 'q:0', 404],
+    ['negative quality', 'q:-1', 404],
+    ['watermark scale 0', 'wm:0.5:ce:0:0:0', 404],
     ['quality 101', 'q:101', 404],
     ['format_quality missing a quality', 'fq:webp', 404],
     ['format_quality of an unknown format', 'fq:exe:50', 404],
@@ -347,6 +361,49 @@ describe('URL parser: signatures and prefix', () => {
     const sig = sign(path, signed.signature.pairs[0]!);
     assert.equal(parse(`/${sig}${path}`, signed).sourceUrl, 'local:///a b.jpg');
   });
+
+  it('refuses a padded signature: one image must not have two valid URLs', () => {
+    const path = '/w:10/plain/local:///a.jpg';
+    const sig = sign(path, signed.signature.pairs[0]!);
+    assert.equal(parse(`/${sig}${path}`, signed).options.width, 10);
+    assert.throws(() => parse(`/${sig}=${path}`, signed), { status: 403 });
+  });
+
+  it('accepts IMGPROXY_TRUSTED_SIGNATURES whatever the path', () => {
+    const c = loadUrlConfig({
+      IMGPROXY_KEY: key,
+      IMGPROXY_SALT: salt,
+      IMGPROXY_TRUSTED_SIGNATURES: 'trusted1',
+    });
+    assert.equal(parse('/trusted1/w:7/plain/local:///a.jpg', c).options.width, 7);
+    assert.throws(() => parse('/trusted2/w:7/plain/local:///a.jpg', c), { status: 403 });
+  });
+
+  it('without a key, an option in the signature place is 403 with a hint', () => {
+    assert.throws(() => parse('/rs:fit:10:10/plain/local:///a.jpg'), {
+      status: 403,
+      publicMessage: /signature section should always be present/,
+    });
+  });
+
+  // Proxies and CDNs rewrite URLs on the way; imgproxy repairs them before the signature check.
+  const rewritten: Array<[string, string, string]> = [
+    ['`:` encoded as %3A in the options', '/rs%3Afit%3A10/w%3A20/plain/local:///a.jpg', 'local:///a.jpg'],
+    ['local:/// collapsed to local:/', '/w:20/plain/local:/a.jpg', 'local:///a.jpg'],
+    ['http:// collapsed to http:/', '/w:20/plain/http:/example.com/a.jpg', 'http://example.com/a.jpg'],
+    ['a collapsed source with no options', '/plain/local:/dir/a.jpg', 'local:///dir/a.jpg'],
+  ];
+  for (const [name, sent, source] of rewritten) {
+    it(`repairs ${name}, signed over the original path`, () => {
+      const original = sent
+        .replaceAll('%3A', ':')
+        .replace(/(local|http):\/(?!\/)/, (_m, s) => (s === 'local' ? 'local:///' : `${s}://`));
+      const sig = sign(original, signed.signature.pairs[0]!);
+      const parsed = parse(`/${sig}${sent}`, signed);
+      assert.equal(parsed.sourceUrl, source);
+      if (sent.startsWith('/w') || sent.startsWith('/rs')) assert.equal(parsed.options.width, 20);
+    });
+  }
 
   it('honours IMGPROXY_PATH_PREFIX and signs what follows it', () => {
     const c = loadUrlConfig({ IMGPROXY_KEY: key, IMGPROXY_SALT: salt, IMGPROXY_PATH_PREFIX: '/img' });

@@ -71,6 +71,34 @@ function decodeSource(parts: readonly string[], cfg: UrlConfig): { url: string; 
   return decodeBase64(parts, cfg.base64UrlIncludesFilename);
 }
 
+/** `scheme:/x` where a proxy collapsed `scheme://x` (greedy, like imgproxy's `^(\S+)\:/([^/])`). */
+const COLLAPSED_SCHEME = /^(\S+):\/([^/])/;
+
+/**
+ * Undoes what proxies and CDNs do to URLs on the way, as imgproxy does before it checks the
+ * signature: `%3A` for `:` in the options part, and `scheme://` collapsed to `scheme:/` at the
+ * start of a plain source (`local:/a.jpg` → `local:///a.jpg`). `path` has no leading slash.
+ */
+export function repairPath(path: string): string {
+  let options: string;
+  let plain: string;
+  if (path.startsWith('plain/')) {
+    options = '';
+    plain = path.slice('plain/'.length);
+  } else {
+    const at = path.indexOf('/plain/');
+    if (at < 0) return path.replaceAll('%3A', ':').replace(/^\//, '');
+    options = path.slice(0, at);
+    plain = path.slice(at + '/plain/'.length);
+  }
+  const m = COLLAPSED_SCHEME.exec(plain);
+  if (m) {
+    const scheme = m[1]!;
+    plain = `${scheme}://${scheme === 'local' ? '/' : ''}${m[2]!}${plain.slice(m[0].length)}`;
+  }
+  return `${options.replaceAll('%3A', ':')}/plain/${plain}`.replace(/^\//, '');
+}
+
 /**
  * `rawPath` is the request path as received (percent-encoding intact), without the query.
  * Throws HttpErrors from url/errors.ts (403 bad signature, 404 invalid URL, 422 bad format).
@@ -85,7 +113,9 @@ export function parsePath(rawPath: string, cfg: UrlConfig, hooks: ParseHooks = {
   const slash = path.indexOf('/', 1);
   if (!path.startsWith('/') || slash < 0) throw invalidUrl(`Invalid path: ${rawPath}`);
   const signature = path.slice(1, slash);
-  const signedPath = path.slice(slash);
+  // Repaired before the signature check: the signature was made over the path as sent,
+  // before a proxy on the way rewrote it.
+  const signedPath = `/${repairPath(path.slice(slash + 1))}`;
   verifySignature(signature, signedPath, cfg.signature);
 
   const parts = signedPath.slice(1).split('/');
@@ -97,6 +127,7 @@ export function parsePath(rawPath: string, cfg: UrlConfig, hooks: ParseHooks = {
     usedPresets: [],
     now: hooks.now ?? Math.floor(Date.now() / 1000),
     warn: hooks.warn ?? (() => {}),
+    defaultFormatQuality: cfg.defaults.formatQuality,
   };
   const options = structuredClone(cfg.defaults);
   if (cfg.presets.has('default')) applyOption(options, { name: 'preset', args: ['default'] }, ctx);

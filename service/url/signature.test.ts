@@ -43,6 +43,7 @@ describe('signature', () => {
     ['a signature that is not base64url', 'not/base64!', docsPath],
     ['an empty signature', '', docsPath],
     ['the insecure placeholder', 'insecure', docsPath],
+    ['the right signature with = padding', `${docsSignature}=`, docsPath],
   ];
   for (const [name, sig, path] of tampered) {
     it(`refuses ${name} with 403`, () => {

@@ -159,8 +159,9 @@ describe('hostile inputs end in a 422 with memory bounded', async () => {
     assert.match(r.warnings.join(), /IMGPROXY_MAX_ANIMATION_FRAMES/);
   });
 
-  test('a truncated JPEG', async () => {
-    await expect422(run(photo.subarray(0, Math.floor(photo.length / 2))), 'invalid_image');
+  test('a truncated JPEG decodes as far as it goes, as in imgproxy', async () => {
+    const r = await run(photo.subarray(0, Math.floor(photo.length / 2)));
+    assert.ok(r.width > 0 && r.height > 0);
   });
 
   test('a JPEG cut right after its header', async () => {
