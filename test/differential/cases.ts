@@ -13,6 +13,8 @@ export interface Case {
   /** The path is sent as it is: no prefix, no signature added. */
   raw?: boolean;
   headers?: Record<string, string>;
+  /** GET unless said. */
+  method?: 'GET' | 'HEAD';
   /** Sign this path instead (what the client signed before a proxy rewrote it). */
   signedPath?: string;
   /** Append `=` padding to the signature. */
@@ -154,11 +156,38 @@ const OPTIONS: Case[] = [
 ];
 
 /** Rounding: sizes that land on .5 and odd sources, through every shrink-on-load path. */
-const ROUNDING: Case[] = ['wide.jpg', 'wide.png', 'wide.webp', 'odd.jpg', 'odd.webp'].flatMap((f) =>
-  ['w:100', 'w:99', 'w:333', 'h:333', 'w:640', 'rs:fill:333:111', 'c:1000:1000/w:101', 'dpr:1.5/w:211'].map(
-    (o) => opt(o, f),
+const ROUNDING: Case[] = [
+  ...['wide.jpg', 'wide.png', 'wide.webp', 'odd.jpg', 'odd.webp'].flatMap((f) =>
+    ['w:100', 'w:99', 'w:333', 'h:333', 'w:640', 'rs:fill:333:111', 'c:1000:1000/w:101', 'dpr:1.5/w:211'].map(
+      (o) => opt(o, f),
+    ),
   ),
-);
+  // Every JPEG shrink (2, 4, 8) and WebP's fractional one, on odd sizes, both axes.
+  ...['odd.jpg', 'odd.webp', 'tall.jpg'].flatMap((f) =>
+    [17, 50, 99, 101, 123, 125, 126, 211, 250, 251, 333, 401, 499, 500, 501].flatMap((n) => [
+      opt(`w:${n}`, f),
+      opt(`h:${n}`, f),
+    ]),
+  ),
+  ...['rotated.jpg', 'odd.jpg'].flatMap((f) =>
+    [
+      'rot:90/w:77',
+      'w:77/h:33/rs:fill',
+      'rs:fill:77:33/g:soea',
+      'c:500:300:nowe:11:13/w:77',
+      'c:0.33:0.5:ce:-5:7/w:51',
+      'z:0.13',
+      'z:0.13:0.31',
+      'dpr:0.7/w:123',
+      'mw:123/h:40',
+      'rs:fill-down:77:55',
+      'rs:force:99:51',
+      'pd:3/w:77',
+      'exar:1/rs:fit:77:77',
+      'ex:1:so/rs:fit:500:77',
+    ].map((o) => opt(o, f)),
+  ),
+];
 
 /** Every input format, and every output format by option and by extension. */
 const FORMATS: Case[] = [
@@ -178,7 +207,7 @@ const FORMATS: Case[] = [
     { name: `as-is ${f}`, path: `/${L(f)}` },
   ]),
   opt('maf:10/w:50', 'anim.gif'),
-  ...['jpg', 'jpeg', 'png', 'webp', 'avif', 'gif', 'tiff', 'bmp', 'ico', 'heic', 'svg', 'xyz'].flatMap(
+  ...['jpg', 'jpeg', 'png', 'webp', 'avif', 'gif', 'tiff', 'bmp', 'ico', 'heic', 'jxl', 'svg', 'xyz'].flatMap(
     (ext) => [
       { name: `@${ext}`, path: `/w:64/${L('photo.jpg')}@${ext}` },
       { name: `f:${ext}`, path: `/f:${ext}/w:64/${L('photo.jpg')}` },
@@ -241,6 +270,8 @@ const ERRORS: Case[] = [
   { name: 'signature and slash', path: '/insecure/', raw: true },
   { name: 'option in the signature place', path: `/rs:fit:10:10/${L('photo.jpg')}`, raw: true },
   { name: 'health', path: '/health', raw: true },
+  { name: 'HEAD of an image', path: `/w:10/${L('photo.jpg')}`, method: 'HEAD' },
+  { name: 'HEAD of a missing file', path: `/w:10/${L('missing.jpg')}`, method: 'HEAD' },
   { name: 'favicon', path: '/favicon.ico', raw: true },
 ];
 

@@ -3,7 +3,7 @@
  * same IMGPROXY_* settings, every case asked of both, the answers compared (status, media
  * type, output dimensions decoded with sharp, frame count).
  *
- *   TINYCDN_IMGPROXY=/path/to/imgproxy node test/differential/differential.ts [--only NAME]
+ *   TINYCDN_IMGPROXY=/path/to/imgproxy node test/differential/differential.ts [--only CONFIG] [--verbose]
  *
  * imgproxy is not part of this repository: point TINYCDN_IMGPROXY at a binary you built or
  * installed. Without one the test says so and exits 0 (skipped).
@@ -37,7 +37,9 @@ interface Answer {
 
 type Verdict = 'identical' | '±1 px' | 'differ';
 
-const args = parseArgs({ options: { only: { type: 'string' } } }).values;
+const args = parseArgs({
+  options: { only: { type: 'string' }, verbose: { type: 'boolean', default: false } },
+}).values;
 const binary = process.env.TINYCDN_IMGPROXY;
 if (!binary || !existsSync(binary)) {
   console.log(
@@ -49,14 +51,16 @@ if (!binary || !existsSync(binary)) {
 
 const mediaType = (h: string | null): string => (h ?? '').split(';')[0]!.trim().toLowerCase();
 
-async function answer(res: Response): Promise<Answer> {
+async function answer(res: Response, method: string): Promise<Answer> {
   const body = Buffer.from(await res.arrayBuffer());
   const type = mediaType(res.headers.get('content-type'));
   let dims = '';
   let width = 0;
   let height = 0;
   let text = '';
-  if (res.status === 200 && type.startsWith('image/')) {
+  if (method === 'HEAD') {
+    dims = `HEAD ${res.headers.get('content-length') ?? '-'} B`;
+  } else if (res.status === 200 && type.startsWith('image/')) {
     try {
       const m = await sharp(body, { animated: true, failOn: 'none' }).metadata();
       width = m.width;
@@ -159,11 +163,12 @@ async function main(exe: string): Promise<number> {
         tinycdn = await startServer({ ...env, IMGPROXY_BIND: '127.0.0.1:0', IMGPROXY_LOG_LEVEL: 'error' });
         for (const c of cfg.cases) {
           const path = requestPath(cfg, c);
-          const init = { headers: c.headers ?? {} };
-          const a = await answer(await fetch(`${imgproxy.base}${path}`, init));
-          const b = await answer(await fetch(`${tinycdn.address}${path}`, init));
+          const init = { headers: c.headers ?? {}, method: c.method ?? 'GET' };
+          const a = await answer(await fetch(`${imgproxy.base}${path}`, init), init.method);
+          const b = await answer(await fetch(`${tinycdn.address}${path}`, init), init.method);
           const v = verdict(a, b);
           counts[v]++;
+          if (args.verbose) console.log(`${v.padEnd(9)} ${cfg.name} / ${c.name}: ${show(a)} | ${show(b)}`);
           if (v !== 'identical') {
             const known = explain(cfg.name, c.name);
             if (known !== undefined) explained.add(known.key);
