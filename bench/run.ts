@@ -13,7 +13,7 @@
  * Exits non-zero only when the harness fails (server does not start or answers errors, wrk
  * missing...), never for a missed target. Only 127.0.0.1 is ever a target.
  *
- * Also measured when a binary is at hand (--imgproxy PATH, TINYCDN_BENCH_IMGPROXY,
+ * Also measured when a binary is at hand (--imgproxy PATH, TINYCDN_BENCH_IMGPROXY, TINYCDN_IMGPROXY,
  * ~/.cache/tinycdn/bench/imgproxy/bin/imgproxy or `imgproxy` on PATH): imgproxy itself, same URLs.
  * --jemalloc preloads jemalloc into the server and the in-process side, as the Docker image does.
  *
@@ -195,11 +195,12 @@ const serverSide = (server: Server, pathsFile: string): Side => ({
   },
 });
 
-/** An imgproxy binary, if one is at hand: --imgproxy PATH, the bench cache, or PATH. */
+/** An imgproxy binary, if one is at hand: --imgproxy PATH, the variables, the bench cache, or PATH. */
 const findImgproxy = (): string | undefined => {
   const candidates = [
     args.imgproxy,
     process.env['TINYCDN_BENCH_IMGPROXY'],
+    process.env['TINYCDN_IMGPROXY'],
     join(CACHE_DIR, 'imgproxy', 'bin', 'imgproxy'),
   ].filter((c): c is string => c !== undefined && c !== '');
   const found = candidates.find((c) => existsSync(c));

@@ -251,6 +251,8 @@ const ERRORS: Case[] = [
   opt('w:10', 'header-only.jpg'),
   opt('w:10', 'half.png'),
   opt('w:10', 'huge.png'),
+  opt('w:10', 'one-row.png'),
+  opt('w:10', 'noise-700.jpg'),
   { name: 'path traversal', path: `/w:10/plain/local:///../../etc/passwd` },
   { name: 'encoded traversal', path: `/w:10/plain/local:///%2e%2e/%2e%2e/etc/passwd` },
   { name: 'directory', path: `/w:10/plain/local:///` },
@@ -310,6 +312,7 @@ const PREFIXED: Config = {
     IMGPROXY_HEALTH_CHECK_PATH: '/healthz',
     IMGPROXY_ALLOW_SECURITY_OPTIONS: 'true',
     IMGPROXY_MAX_ANIMATION_FRAMES: '3',
+    IMGPROXY_TRUSTED_SIGNATURES: 'trusted1,trusted2',
   },
   cases: [
     opt('pr:sm'),
@@ -343,6 +346,8 @@ const PREFIXED: Config = {
       signedPath: `/rs:fit:50:50/${L('photo.jpg')}`,
     },
     { name: 'padded signature', path: `/w:11/${L('photo.jpg')}`, padSignature: true },
+    { name: 'trusted signature', path: `/img/trusted2/w:12/${L('photo.jpg')}`, raw: true },
+    { name: 'untrusted signature', path: `/img/trusted3/w:12/${L('photo.jpg')}`, raw: true },
     { name: '/img/health', path: '/img/health', raw: true },
     { name: '/img/healthz', path: '/img/healthz', raw: true },
     { name: '/healthz', path: '/healthz', raw: true },
@@ -381,8 +386,19 @@ export const CONFIGS: Config[] = [
     ],
   },
   {
-    name: 'allowed options',
-    env: { IMGPROXY_ALLOWED_PROCESSING_OPTIONS: 'w,h,pr', IMGPROXY_PRESETS: 'sm=rs:fit:100:100' },
-    cases: [opt('w:10'), opt('rs:fit:10:10'), opt('pr:sm'), opt('width:10')],
+    name: 'allowed options, query separator',
+    env: {
+      IMGPROXY_ALLOWED_PROCESSING_OPTIONS: 'w,h,pr',
+      IMGPROXY_PRESETS: 'sm=rs:fit:100:100',
+      IMGPROXY_SOURCE_URL_QUERY_SEPARATOR: '|',
+    },
+    cases: [
+      opt('w:10'),
+      opt('rs:fit:10:10'),
+      opt('pr:sm'),
+      opt('width:10'),
+      opt('w:10', 'photo.jpg|v=1'),
+      opt('w:10', 'photo.jpg%3Fv=1'),
+    ],
   },
 ];

@@ -42,6 +42,21 @@ async function rotatedJpeg(): Promise<Buffer> {
     .toBuffer();
 }
 
+/** A noisy JPEG: its scan data starts late and compresses badly, like a photo's. */
+function noise(): Promise<Buffer> {
+  return sharp({
+    create: {
+      width: 400,
+      height: 300,
+      channels: 3,
+      background: '#000',
+      noise: { type: 'gaussian', mean: 128, sigma: 40 },
+    },
+  })
+    .jpeg()
+    .toBuffer();
+}
+
 export async function writeFixtures(): Promise<Fixtures> {
   const root = mkdtempSync(join(tmpdir(), 'tinycdn-differential-'));
   const photo = await jpeg(1200, 800);
@@ -69,6 +84,8 @@ export async function writeFixtures(): Promise<Fixtures> {
     'header-only.jpg': photo.subarray(0, sos),
     'half.png': (await png(400, 300)).subarray(0, 2000),
     'huge.png': hugePng(20_000, 20_000),
+    'one-row.png': hugePng(4000, 3000),
+    'noise-700.jpg': (await noise()).subarray(0, 700),
     'random.jpg': randomBytes(4096),
     'empty.jpg': Buffer.alloc(0),
     'notes.txt': Buffer.from('just some text\n'),
