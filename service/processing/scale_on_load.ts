@@ -63,7 +63,17 @@ export async function scaleOnLoad(ctx: PipelineContext): Promise<void> {
   }
 
   const by = decodeShrink(ctx, source.format, preshrink);
-  if (by === 1) {
+  // Nothing runs between this load and the scale step unless there is a crop: then decode
+  // straight to the final size imgproxy's scale step would reach from the intermediate one.
+  // Shrinking to the intermediate size and resizing again would cost a second pass over the
+  // pixels for the same result. AVIF/HEIF are decoded and resized in one pass the same way.
+  const direct = ctx.cropWidth === 0 && ctx.cropHeight === 0;
+  const fusable =
+    direct &&
+    !ctx.cfg.disableShrinkOnLoad &&
+    preshrink > 1 &&
+    (source.format === 'avif' || source.format === 'heic');
+  if (by === 1 && !fusable) {
     ctx.img = await source.load(1);
     return;
   }
@@ -72,11 +82,6 @@ export async function scaleOnLoad(ctx: PipelineContext): Promise<void> {
   // The size imgproxy's decoder produces, in oriented axes.
   const interWidth = shrunkOnDecode(source.format, ctx.srcWidth, by);
   const interHeight = shrunkOnDecode(source.format, ctx.srcHeight, by);
-  // Nothing runs between this load and the scale step unless there is a crop: then decode
-  // straight to the final size imgproxy's scale step would reach from the intermediate one.
-  // Shrinking to the intermediate size and resizing again would cost a second pass over the
-  // pixels for the same result.
-  const direct = ctx.cropWidth === 0 && ctx.cropHeight === 0;
   adjustAfterLoad(ctx, interWidth, interHeight);
   // What imgproxy's scale step then makes of the intermediate size.
   const target = direct

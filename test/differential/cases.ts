@@ -153,6 +153,30 @@ const OPTIONS: Case[] = [
   opt('rs:fill:100:100/g:sm', 'tall.jpg'),
   opt('rs:fit:10:10', 'tall.jpg'),
   opt('rs:fill:1:1', 'photo.jpg'),
+  opt('rs:fill:300:300/ex:1', 'photo.gif'),
+  opt('rs:fill:3000:300/ex:1:soea', 'photo.jpg'),
+  opt('c:800:600:soea:100:50/w:100', 'wide.jpg'),
+  opt('c:800:600:nowe:0.25:0.5/w:100', 'wide.webp'),
+  opt('g:ea:30:0/rs:fill:100:400', 'wide.jpg'),
+  opt('pd:5:10/ex:1/rs:fit:300:300/dpr:2', 'photo.jpg'),
+  opt('exar:1:no/rs:fill:300:100/dpr:2', 'tall.jpg'),
+  opt('wm:0.7:nowe:5:5:0.5/rs:fill:200:200', 'alpha.png'),
+  opt('wm:1:re:10:10:0.1/w:300', 'photo.webp'),
+  opt('t:10:ff0000/w:100', 'framed.jpg'),
+  opt('t:50:::1/w:100', 'alpha.png'),
+  opt('w:50', 'anim.webp'),
+  opt('rot:90/w:50', 'anim.gif'),
+  opt('f:gif/w:50', 'anim.webp'),
+  opt('f:webp/w:50', 'anim.gif'),
+  opt('maf:10/w:50', 'anim.webp'),
+  opt('maf:10/f:png/w:50', 'anim.gif'),
+  opt('w:100/h:100/el:1', 'drawing.svg'),
+  opt('z:3', 'drawing.svg'),
+  opt('dpr:2/w:100/f:png', 'drawing.svg'),
+  opt('c:100:50/f:png', 'drawing.svg'),
+  opt('rs:fill:50:50/f:webp', 'drawing.svg'),
+  opt('mb:1500/f:webp/w:300'),
+  opt('fq:webp:20/f:webp/w:300'),
 ];
 
 /** Rounding: sizes that land on .5 and odd sources, through every shrink-on-load path. */
@@ -163,13 +187,13 @@ const ROUNDING: Case[] = [
     ),
   ),
   // Every JPEG shrink (2, 4, 8) and WebP's fractional one, on odd sizes, both axes.
-  ...['odd.jpg', 'odd.webp', 'tall.jpg'].flatMap((f) =>
+  ...['odd.jpg', 'odd.webp', 'odd.avif', 'tall.jpg'].flatMap((f) =>
     [17, 50, 99, 101, 123, 125, 126, 211, 250, 251, 333, 401, 499, 500, 501].flatMap((n) => [
       opt(`w:${n}`, f),
       opt(`h:${n}`, f),
     ]),
   ),
-  ...['rotated.jpg', 'odd.jpg'].flatMap((f) =>
+  ...['rotated.jpg', 'odd.jpg', 'odd.avif'].flatMap((f) =>
     [
       'rot:90/w:77',
       'w:77/h:33/rs:fill',
@@ -359,6 +383,23 @@ const PREFIXED: Config = {
 export const SIGNING = { key: KEY, salt: SALT };
 
 /** Configurations, each with the watermark and the local root added by the runner. */
+/** Settings that change the format choice, animations, SVG and the decode. */
+const SETTINGS: Config = {
+  name: 'formats, animation, svg, no shrink-on-load',
+  env: {
+    IMGPROXY_PREFERRED_FORMATS: 'webp,png',
+    IMGPROXY_SKIP_PROCESSING_FORMATS: 'gif',
+    IMGPROXY_MAX_ANIMATION_FRAMES: '10',
+    IMGPROXY_ALWAYS_RASTERIZE_SVG: 'true',
+    IMGPROXY_DISABLE_SHRINK_ON_LOAD: 'true',
+    IMGPROXY_QUALITY: '60',
+    IMGPROXY_FORMAT_QUALITY: 'webp=50',
+    IMGPROXY_ENFORCE_THUMBNAIL: 'true',
+    IMGPROXY_STRIP_METADATA: 'false',
+  },
+  cases: [...FORMATS, ...ROUNDING.filter((_, i) => i % 3 === 0)],
+};
+
 export const CONFIGS: Config[] = [
   { name: 'defaults', env: {}, cases: [...OPTIONS, ...ROUNDING, ...FORMATS, ...ERRORS] },
   {
@@ -372,6 +413,7 @@ export const CONFIGS: Config[] = [
     cases: NEGOTIATION.filter((c) => /Accept (none|image\/webp|browser|webp;q=0)/.test(c.name)),
   },
   PREFIXED,
+  SETTINGS,
   {
     name: 'only presets, allowed options',
     env: {

@@ -68,6 +68,7 @@ export async function writeFixtures(): Promise<Fixtures> {
     'wide.webp': await webp(2560, 1600),
     'odd.jpg': await jpeg(1001, 667),
     'odd.webp': await webp(1001, 667),
+    'odd.avif': await avif(1001, 667),
     'tall.jpg': await jpeg(333, 1000),
     'framed.jpg': await framed(),
     'rotated.jpg': await rotatedJpeg(),
