@@ -90,6 +90,20 @@ export class EnvReader {
     return def;
   }
 
+  /** imgproxy's `[host]:port` listen addresses (IMGPROXY_BIND, IMGPROXY_PROMETHEUS_BIND):
+   *  `:8080` (all interfaces), `127.0.0.1:8080`, `[::1]:8080`. */
+  bind(name: string, def: string): { host: string; port: number } {
+    const bind = this.string(name, def);
+    const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(bind);
+    const port = Number(m?.[3]);
+    if (!m || port > 65535) {
+      this.problem(name, `expected [host]:port such as :8080 or 127.0.0.1:8080, got ${JSON.stringify(bind)}`);
+      return { host: '0.0.0.0', port: 8080 };
+    }
+    const host = m[1] ?? m[2] ?? '';
+    return { host: host === '' ? '0.0.0.0' : host, port };
+  }
+
   /** Throws a ConfigError listing every problem found so far. */
   finish(): void {
     if (this.problems.length > 0) throw new ConfigError(this.problems);

@@ -1,10 +1,10 @@
 /**
- * The nginx cache sidecar's configuration: the seed's "compute each image once" design
- * (../shared/seeds/000_*.txt) with its flaws fixed.
+ * The nginx cache sidecar's configuration: "compute each image once" (a proxy cache in front
+ * of the transform server in every pod), with the flaws of the naive version fixed.
  *
  * - The key is the raw request path (what the service signs and reads; the query string is
  *   dropped on the way in, as the service ignores it) plus, only when the answer depends on
- *   Accept, a normalised variant: the seed's `$uri` key served WebP to browsers that cannot
+ *   Accept, a normalised variant: a plain `$uri` key would serve WebP to browsers that cannot
  *   show it, or the first client's format to everyone.
  * - Only the headers the service needs reach it: the normalised Accept, a well-formed W3C
  *   traceparent, a sane X-Request-ID.
@@ -50,7 +50,7 @@ export function negotiation(spec: ImageProxySpec): Negotiation {
 
 /**
  * keys_zone size in MiB. nginx keeps about 8000 keys per MiB of zone; with thumbnails
- * averaging ~16 KiB, max_size / 16 KiB entries fit on disk (the seed's 1 GB ≈ 8 MiB of zone).
+ * averaging ~16 KiB, max_size / 16 KiB entries fit on disk (a 1 GB cache ≈ 8 MiB of zone).
  * Capped at 256 MiB: the zone is shared memory counted against the container.
  */
 export function keysZoneMegabytes(cacheBytes: number): number {

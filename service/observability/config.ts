@@ -10,7 +10,6 @@
  * localhost:4318 would export nowhere in a pod).
  */
 import { type Env, EnvReader } from '../env.ts';
-import { parseBind } from '../server/config.ts';
 
 export interface MetricsConfig {
   host: string;
@@ -82,7 +81,7 @@ function loadMetrics(r: EnvReader): MetricsConfig | undefined {
     );
   }
   if (r.raw('IMGPROXY_PROMETHEUS_BIND') === undefined) return undefined;
-  const { host, port } = parseBind(r, 'IMGPROXY_PROMETHEUS_BIND', '');
+  const { host, port } = r.bind('IMGPROXY_PROMETHEUS_BIND', '');
   return { host, port, namespace };
 }
 

@@ -30,22 +30,9 @@ export interface ServerConfig {
   logFormat: LogFormat;
 }
 
-/** imgproxy's IMGPROXY_BIND: `:8080` (all interfaces), `127.0.0.1:8080`, `[::1]:8080`. */
-export function parseBind(r: EnvReader, name: string, def: string): { host: string; port: number } {
-  const bind = r.string(name, def);
-  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(bind);
-  const port = Number(m?.[3]);
-  if (!m || port > 65535) {
-    r.problem(name, `expected [host]:port such as :8080 or 127.0.0.1:8080, got ${JSON.stringify(bind)}`);
-    return { host: '0.0.0.0', port: 8080 };
-  }
-  const host = m[1] ?? m[2] ?? '';
-  return { host: host === '' ? '0.0.0.0' : host, port };
-}
-
 export function loadServerConfig(env: Env): ServerConfig {
   const r = new EnvReader(env);
-  const { host, port } = parseBind(r, 'IMGPROXY_BIND', ':8080');
+  const { host, port } = r.bind('IMGPROXY_BIND', ':8080');
   // imgproxy's IMGPROXY_CONCURRENCY is the older name of IMGPROXY_WORKERS.
   const defaultWorkers = r.int('IMGPROXY_CONCURRENCY', availableParallelism() * 2, { min: 1 });
   const timeout = r.int('IMGPROXY_TIMEOUT', 10, { min: 1 });
