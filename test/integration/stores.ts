@@ -142,6 +142,13 @@ export async function startSeaweedFs(): Promise<Emulator> {
       `-s3.port=${s3}`,
       `-s3.port.grpc=${s3Grpc}`,
       `-s3.config=${config}`,
+      // Off: the parts of the all-in-one server that would take fixed ports (8181, 9101, 8111).
+      '-s3.port.iceberg=0',
+      '-s3.port.lance=0',
+      '-iam=false',
+      '-webdav=false',
+      '-sftp=false',
+      '-mq.broker=false',
     ],
     () => answers(`${endpoint}/`),
     () => rmSync(dir, { recursive: true, force: true }),
