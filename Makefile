@@ -101,7 +101,7 @@ e2e: deps photos system-deps
 	bash test/e2e/run.sh
 
 ## bench: throughput and memory figures, measured side by side in one run (not a test).
-bench: deps photos system-deps
+bench: deps photos system-deps emulators
 	node bench/run.ts
 
 format: deps
