@@ -184,6 +184,30 @@ describe('env', () => {
       assert.ok(names.includes(name), name);
   });
 
+  it('the object store examples enable their store, with the pod identity and no warning', () => {
+    const table: Array<['s3' | 'gcs' | 'azure', string, string]> = [
+      ['s3', 'IMGPROXY_USE_S3', 'images-s3'],
+      ['gcs', 'IMGPROXY_USE_GCS', 'images-gcs'],
+      ['azure', 'IMGPROXY_USE_ABS', 'images-abs'],
+    ];
+    for (const [name, variable, serviceAccount] of table) {
+      const ip = example(name);
+      const { env, warnings } = buildEnv(ip);
+      assert.deepEqual(warnings, [], name);
+      assert.equal(env.find((e) => e.name === variable)?.value, 'true', name);
+      assert.equal(
+        env.some((e) => e.valueFrom !== undefined),
+        false,
+        `${name}: no Secret`,
+      );
+      const pod = objectOf(buildChildren(buildInput(ip)), 'Deployment').spec as {
+        template: { spec: { serviceAccountName?: string; automountServiceAccountToken?: boolean } };
+      };
+      assert.equal(pod.template.spec.serviceAccountName, serviceAccount, name);
+      assert.equal(pod.template.spec.automountServiceAccountToken, false, name);
+    }
+  });
+
   it('renders env that the server loads and that enables the stores', () => {
     const ip = imageProxy(
       MINIMAL_SPEC,
@@ -331,6 +355,9 @@ describe('env accepted by the service', () => {
       ['production', example('production')],
       ['minimal', imageProxy()],
       ['maximal', imageProxy(MAXIMAL_SPEC)],
+      ['s3', example('s3')],
+      ['gcs', example('gcs')],
+      ['azure', example('azure')],
     ];
     for (const [name, ip] of table) {
       assert.doesNotThrow(() => loadConfig(podEnv(ip)), name);

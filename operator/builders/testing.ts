@@ -148,7 +148,7 @@ const isPlainObject = (v: unknown): v is Spec => typeof v === 'object' && v !== 
 
 /** An ImageProxy from examples/NAME.yaml. */
 export function example(
-  name: 'seed' | 'production',
+  name: 'seed' | 'production' | 's3' | 'gcs' | 'azure',
   ...mods: Parameters<typeof imageProxy>[1][]
 ): ImageProxy {
   const doc = parseImageProxyYaml(readFileSync(join(EXAMPLES_DIR, `${name}.yaml`), 'utf8')) as {
