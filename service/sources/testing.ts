@@ -34,6 +34,8 @@ export interface SourceHarness {
   stalled?: Sources;
   /** Sources of this backend holding credentials the store refuses: 404 source_denied. */
   denied?: Sources;
+  /** TCP connections the store has accepted from `sources` so far (through a counting proxy). */
+  connections?: () => number;
   /** The store gives an ETag and a Last-Modified with every object. */
   validators?: boolean;
   /** Why an optional part is missing, printed as a diagnostic (never silently skipped). */
@@ -202,6 +204,17 @@ export function sourceConformanceSuite(name: string, setup: () => Promise<Source
       assert.equal(err.publicMessage, 'Source image not found');
     });
 
+    test('sequential fetches reuse a pooled connection', async (t) => {
+      if (h.connections === undefined) {
+        t.diagnostic(`${name}: no connections to count`);
+        return;
+      }
+      await h.sources.fetch(h.url('plain/blob.bin'), ctx());
+      const before = h.connections();
+      for (let i = 0; i < 10; i++) await h.sources.fetch(h.url('plain/blob.bin'), ctx());
+      assert.equal(h.connections() - before, 0, 'new connections for 10 sequential fetches');
+    });
+
     test('concurrent fetches each get their own object', async () => {
       const keys = Array.from({ length: 8 }, (_, i) => `many/${i}.bin`);
       const got = await Promise.all(keys.map((k) => h.sources.fetch(h.url(k), ctx())));
@@ -229,6 +242,41 @@ export async function startBlackHole(): Promise<{ endpoint: string; close(): Pro
   const { port } = server.address() as AddressInfo;
   return {
     endpoint: `http://127.0.0.1:${port}`,
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** A TCP proxy to `target` (http://host:port) that counts the connections it accepts. */
+export async function startCountingProxy(
+  target: string,
+): Promise<{ endpoint: string; connections: () => number; close(): Promise<void> }> {
+  const net = await import('node:net');
+  const { hostname, port } = new URL(target);
+  const sockets = new Set<Socket>();
+  let accepted = 0;
+  const track = (s: Socket) => {
+    sockets.add(s);
+    s.on('error', () => s.destroy());
+    s.on('close', () => sockets.delete(s));
+  };
+  const server = net.createServer((client) => {
+    accepted++;
+    const upstream = net.connect(Number(port), hostname);
+    track(client);
+    track(upstream);
+    client.pipe(upstream);
+    upstream.pipe(client);
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port: own } = server.address() as AddressInfo;
+  return {
+    endpoint: `http://127.0.0.1:${own}`,
+    connections: () => accepted,
     close: async () => {
       for (const s of sockets) s.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -21,7 +21,12 @@ import { GcsBackend } from '../../service/sources/gcs.ts';
 import { createSources, type SourceBackend, type Sources } from '../../service/sources/index.ts';
 import { S3Backend } from '../../service/sources/s3.ts';
 import { defaultStoresConfig, type S3Config } from '../../service/sources/stores-config.ts';
-import { sourceConformanceSuite, startBlackHole, startOrigin } from '../../service/sources/testing.ts';
+import {
+  sourceConformanceSuite,
+  startBlackHole,
+  startCountingProxy,
+  startOrigin,
+} from '../../service/sources/testing.ts';
 import {
   AZURITE_ACCOUNT,
   AZURITE_KEY,
@@ -71,6 +76,7 @@ sourceConformanceSuite('http', async () => {
       objects.set(key, { data, contentType });
     },
     url: (key) => origin.url(`/${key.split('/').map(encodeURIComponent).join('/')}`),
+    connections: () => origin.connections,
     async teardown() {
       await sources.close();
       await origin.close();
@@ -106,7 +112,8 @@ sourceConformanceSuite('s3 (SeaweedFS)', async () => {
   await admin.send(
     new PutBucketVersioningCommand({ Bucket: 'images', VersioningConfiguration: { Status: 'Enabled' } }),
   );
-  const sources = createSources(defaultSourcesConfig(), [s3(store.endpoint)]);
+  const proxy = await startCountingProxy(store.endpoint);
+  const sources = createSources(defaultSourcesConfig(), [s3(proxy.endpoint)]);
   const denied = createSources(defaultSourcesConfig(), [
     s3(store.endpoint, { accessKeyId: S3_ACCESS_KEY, secretAccessKey: 'not-the-secret' }),
   ]);
@@ -115,6 +122,7 @@ sourceConformanceSuite('s3 (SeaweedFS)', async () => {
     sources,
     denied,
     stalled,
+    connections: proxy.connections,
     validators: true,
     async put(key, data, contentType) {
       await admin.send(
@@ -139,7 +147,7 @@ sourceConformanceSuite('s3 (SeaweedFS)', async () => {
     async teardown() {
       await Promise.all([sources.close(), denied.close(), stalled.close()]);
       admin.destroy();
-      await hole.close();
+      await Promise.all([hole.close(), proxy.close()]);
       await store.stop();
     },
   };
@@ -154,11 +162,13 @@ sourceConformanceSuite('gs (fake-gcs-server)', async () => {
   await admin.createBucket('images', { versioning: { enabled: true } });
   const gcs = (endpoint: string, timeout = 5) =>
     new GcsBackend({ config: gcsConfig(endpoint), timeout, querySeparator: '?' });
-  const sources = createSources(defaultSourcesConfig(), [gcs(store.endpoint)]);
+  const proxy = await startCountingProxy(store.endpoint);
+  const sources = createSources(defaultSourcesConfig(), [gcs(proxy.endpoint)]);
   const stalled = stalledSources((e) => gcs(e, 0.3), hole.endpoint);
   return {
     sources,
     stalled,
+    connections: proxy.connections,
     validators: true,
     lacks: ['refuse credentials: fake-gcs-server does not check them'],
     async put(key, data, contentType) {
@@ -180,7 +190,7 @@ sourceConformanceSuite('gs (fake-gcs-server)', async () => {
     versionUrl: (key, version) => `gs://images/${key}?${version}`,
     async teardown() {
       await Promise.all([sources.close(), stalled.close()]);
-      await hole.close();
+      await Promise.all([hole.close(), proxy.close()]);
       await store.stop();
     },
   };
@@ -204,7 +214,8 @@ sourceConformanceSuite('abs (Azurite)', async () => {
   await container.create();
   const abs = (endpoint: string, key = AZURITE_KEY, timeout = 5) =>
     new AbsBackend({ config: absConfig(endpoint, key), timeout, querySeparator: '?' });
-  const sources = createSources(defaultSourcesConfig(), [abs(store.endpoint)]);
+  const proxy = await startCountingProxy(store.endpoint.replace(/\/[^/]*$/, ''));
+  const sources = createSources(defaultSourcesConfig(), [abs(`${proxy.endpoint}/${AZURITE_ACCOUNT}`)]);
   const wrongKey = Buffer.from('not the account key').toString('base64');
   const denied = createSources(defaultSourcesConfig(), [abs(store.endpoint, wrongKey)]);
   const stalled = stalledSources((e) => abs(`${e}/${AZURITE_ACCOUNT}`, AZURITE_KEY, 0.3), hole.endpoint);
@@ -212,6 +223,7 @@ sourceConformanceSuite('abs (Azurite)', async () => {
     sources,
     denied,
     stalled,
+    connections: proxy.connections,
     validators: true,
     lacks: ['object versions: Azurite does not implement blob versioning'],
     async put(key, data, contentType) {
@@ -222,7 +234,7 @@ sourceConformanceSuite('abs (Azurite)', async () => {
     url: (key) => `abs://images/${key}`,
     async teardown() {
       await Promise.all([sources.close(), denied.close(), stalled.close()]);
-      await hole.close();
+      await Promise.all([hole.close(), proxy.close()]);
       await store.stop();
     },
   };
