@@ -43,6 +43,9 @@ export class AbsBackend implements SourceBackend {
         : new DefaultAzureCredential();
     this.#client = new BlobServiceClient(absEndpoint(config), credential, {
       keepAliveOptions: { enable: true },
+      // The SDK's default backoff (4 s, then 12 s) outlasts any download timeout: a busy store
+      // would always look like a timeout (504) instead of throttling (503). Retries stay, short.
+      retryOptions: { maxTries: 3, retryDelayInMs: 200, maxRetryDelayInMs: 1000 },
     });
   }
 

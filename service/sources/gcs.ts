@@ -33,7 +33,10 @@ export class GcsBackend implements SourceBackend {
   constructor(opts: GcsBackendOptions) {
     this.#opts = opts;
     const { key, endpoint } = opts.config;
-    const options: StorageOptions = {};
+    // No retries by the library: in stream mode a retried 429/5xx pipes into a stream already
+    // failed (an unhandled ERR_STREAM_UNABLE_TO_PIPE), and a throttled store is answered 429
+    // at once, as imgproxy does, rather than after the download timeout.
+    const options: StorageOptions = { retryOptions: { autoRetry: false } };
     if (key !== '') {
       const credentials = JSON.parse(key) as { project_id?: string };
       options.credentials = credentials;
