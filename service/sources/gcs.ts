@@ -54,31 +54,46 @@ export class GcsBackend implements SourceBackend {
     const shown = `gs://${bucket}/${key}${version === '' ? '' : ` (generation ${version})`}`;
     if (version !== '' && !/^\d+$/.test(version)) throw sourceNotFound(shown, 'a generation is a number');
     const signal = deadline(ctx, this.#opts.timeout);
-    try {
-      const file = this.#storage
-        .bucket(bucket)
-        .file(key, version === '' ? {} : { generation: Number(version) });
-      // No checksum validation: a read stopped at the size limit would fail it; TLS and the
-      // length check guard the transfer.
-      const body: Readable = file.createReadStream({ validation: false });
-      let headers: IncomingHttpHeaders = {};
-      body.on('response', (res: { headers?: IncomingHttpHeaders }) => {
-        headers = res.headers ?? {};
-      });
-      const data = await readCapped(shown, body, ctx.maxBytes, signal);
-      const image: SourceImage = { data };
-      const contentType = headers['content-type'];
-      if (contentType !== undefined) image.contentType = contentType;
-      if (typeof headers.etag === 'string') image.etag = headers.etag;
-      const lastModified = headers['last-modified'];
-      if (typeof lastModified === 'string' && !Number.isNaN(Date.parse(lastModified))) {
-        image.lastModified = new Date(lastModified);
+    const file = this.#storage
+      .bucket(bucket)
+      .file(key, version === '' ? {} : { generation: Number(version) });
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#read(shown, file.createReadStream({ validation: false }), ctx, signal);
+      } catch (err) {
+        // A pooled connection the other side had closed: the GET never reached the store, so
+        // it is sent once more (the client's own retries are off, see the constructor).
+        if (attempt === 1 && !signal.aborted && isConnectionReset(err)) continue;
+        throw storeError(shown, err, ctx, signal, this.#opts.timeout, gcsFailure);
       }
-      return image;
-    } catch (err) {
-      throw storeError(shown, err, ctx, signal, this.#opts.timeout, gcsFailure);
     }
   }
+
+  /** Reads one download stream (no checksum validation: a read stopped at the size limit would
+   *  fail it; TLS and the length check guard the transfer), with the response's validators. */
+  async #read(shown: string, body: Readable, ctx: FetchContext, signal: AbortSignal): Promise<SourceImage> {
+    let headers: IncomingHttpHeaders = {};
+    body.on('response', (res: { headers?: IncomingHttpHeaders }) => {
+      headers = res.headers ?? {};
+    });
+    const data = await readCapped(shown, body, ctx.maxBytes, signal);
+    const image: SourceImage = { data };
+    const contentType = headers['content-type'];
+    if (contentType !== undefined) image.contentType = contentType;
+    if (typeof headers.etag === 'string') image.etag = headers.etag;
+    const lastModified = headers['last-modified'];
+    if (typeof lastModified === 'string' && !Number.isNaN(Date.parse(lastModified))) {
+      image.lastModified = new Date(lastModified);
+    }
+    return image;
+  }
+}
+
+function isConnectionReset(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return (
+    code === 'ECONNRESET' || code === 'EPIPE' || (err instanceof Error && /socket hang up/.test(err.message))
+  );
 }
 
 function gcsFailure(err: unknown): StoreFailure | undefined {
