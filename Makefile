@@ -11,7 +11,7 @@ NODE_TEST := node --test --test-reporter=spec --test-reporter-destination=stdout
 UNIT_TESTS := 'service/**/*.test.ts' 'operator/**/*.test.ts' 'cli/**/*.test.ts' 'test/helpers/*.test.ts'
 INTEGRATION_TESTS := 'test/integration/**/*.test.ts'
 
-.PHONY: differential run test deps photos exporter system-deps images lint typecheck unit integration pod cluster e2e bench format clean
+.PHONY: differential run test deps photos exporter emulators system-deps images lint typecheck unit integration pod cluster e2e bench format clean
 
 ## deps: npm packages (and Node 24 through the `node` package), reinstalled when the lock changes.
 # `npm install` rather than `npm ci`: the registry this project builds from lacks some of
@@ -31,6 +31,12 @@ photos:
 ## cached in ~/.cache/tinycdn/bin.
 exporter:
 	bash test/fixtures/nginx-exporter.sh
+
+## emulators: the object-store emulators the source tests run, built from their Go modules and
+## cached in ~/.cache/tinycdn/bin: SeaweedFS (S3; about 8 minutes the first time) and
+## fake-gcs-server (GCS). Azurite (Azure Blob) is an npm devDependency.
+emulators:
+	bash test/fixtures/go-emulators.sh >/dev/null
 
 ## system-deps: Debian programs the tests and the benchmark run for real: nginx, wrk, and what
 ## the pod runner (test/pod) needs to give a pod its own network namespace and users.
@@ -70,7 +76,7 @@ typecheck: deps
 unit: deps system-deps
 	$(NODE_TEST) $(UNIT_TESTS)
 
-integration: deps photos system-deps exporter
+integration: deps photos system-deps exporter emulators
 	$(NODE_TEST) --test-concurrency=1 $(INTEGRATION_TESTS)
 
 ## differential: imgproxy and tinycdn side by side on generated files (test/differential):
@@ -99,7 +105,7 @@ e2e: deps photos system-deps
 	bash test/e2e/run.sh
 
 ## bench: throughput and memory figures, measured side by side in one run (not a test).
-bench: deps photos system-deps
+bench: deps photos system-deps emulators
 	node bench/run.ts
 
 format: deps

@@ -19,10 +19,12 @@
  *
  *   node bench/run.ts [--seconds 10] [--rounds 2] [--concurrency 4,8] [--rss-connections 16]
  *                     [--jemalloc] [--imgproxy PATH | --no-imgproxy] [--no-cache] [--no-observability]
+ *                     [--no-stores]
  *
  * Then what metrics and traces cost (bench/observability.ts, with its defaults;
  * --no-observability skips it) and the cache sidecar's figures (bench/cache.ts, with its
- * defaults; --no-cache skips them).
+ * defaults; --no-cache skips them), and sources from S3 against the local disk (bench/stores.ts,
+ * with its defaults; --no-stores skips it).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -44,6 +46,7 @@ import {
   SOURCE_HEIGHT,
   SOURCE_WIDTH,
 } from './setup.ts';
+import { parseStoresBenchArgs, runStoresBench } from './stores.ts';
 
 const TARGET_RATIO = 0.9;
 const TARGET_RSS_BYTES = 512 * 1024 * 1024;
@@ -61,6 +64,7 @@ const { values: args } = parseArgs({
     'no-imgproxy': { type: 'boolean', default: false },
     'no-cache': { type: 'boolean', default: false },
     'no-observability': { type: 'boolean', default: false },
+    'no-stores': { type: 'boolean', default: false },
   },
 });
 const seconds = Number(args.seconds);
@@ -416,6 +420,7 @@ try {
   await main();
   if (!args['no-observability']) await runObservabilityBench(parseObservabilityBenchArgs([]));
   if (!args['no-cache']) await runCacheBench(parseCacheBenchArgs([]));
+  if (!args['no-stores']) await runStoresBench(parseStoresBenchArgs([]));
 } catch (error) {
   console.error(`bench: FAILED: ${error instanceof HarnessError ? error.message : (error as Error).stack}`);
   process.exitCode = 1;

@@ -164,33 +164,112 @@ export const SourcesSpec = Type.Object(
       Type.Object(
         {
           endpoint: Type.Optional(
-            Type.String({ description: 'S3 endpoint URL, with its scheme (MinIO and others).' }),
+            Type.String({
+              pattern: '^https?://[^/?#@]+(/[^?#]*)?$',
+              description:
+                'IMGPROXY_S3_ENDPOINT: a custom endpoint URL with its scheme (MinIO, SeaweedFS, R2...); unset = AWS.',
+            }),
           ),
-          region: Type.Optional(Type.String({ description: 'AWS region.' })),
+          region: Type.Optional(
+            Type.String({
+              description: 'IMGPROXY_S3_REGION; unset = AWS_REGION, then us-west-1 (imgproxy).',
+            }),
+          ),
+          pathStyle: Type.Boolean({
+            default: true,
+            description:
+              'IMGPROXY_S3_ENDPOINT_USE_PATH_STYLE: ENDPOINT/bucket/key (true) or bucket.ENDPOINT/key (false).',
+          }),
+          multiRegion: Type.Boolean({
+            default: false,
+            description: 'IMGPROXY_S3_MULTI_REGION: follow each bucket to its own region (AWS only).',
+          }),
+          assumeRole: Type.Optional(
+            Type.Object(
+              {
+                arn: Type.String({
+                  pattern: '^arn:[^:]+:iam::[0-9]{12}:role/.+$',
+                  description: 'IMGPROXY_S3_ASSUME_ROLE_ARN.',
+                }),
+                externalId: Type.Optional(
+                  Type.String({ minLength: 1, description: 'IMGPROXY_S3_ASSUME_ROLE_EXTERNAL_ID.' }),
+                ),
+              },
+              { description: 'An IAM role assumed (through STS) with the credentials the pod has.' },
+            ),
+          ),
           credentialsSecretRef: Type.Optional(
-            SecretRef('Secret with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.'),
+            SecretRef(
+              "Secret with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY. Unset = the pod's own identity (IRSA or EKS Pod Identity through spec.serviceAccountName, or the node's instance role).",
+            ),
           ),
         },
-        { description: 's3:// sources (reserved: not supported by this tinycdn version yet).' },
+        {
+          description: 's3:// sources (IMGPROXY_USE_S3).',
+          ...cel({
+            rule: '!(self.multiRegion && has(self.endpoint))',
+            message: 'multiRegion follows AWS regions: it cannot be combined with a custom endpoint',
+            fieldPath: '.multiRegion',
+          }),
+        },
       ),
     ),
     gcs: Type.Optional(
       Type.Object(
         {
+          endpoint: Type.Optional(
+            Type.String({
+              pattern: '^https?://[^/?#@]+(/[^?#]*)?$',
+              description:
+                'IMGPROXY_GCS_ENDPOINT: a custom endpoint URL. Without credentialsSecretRef, requests to it carry no credentials (emulators).',
+            }),
+          ),
           credentialsSecretRef: Type.Optional(
-            SecretRef('Secret with a service account key under `key.json`.'),
+            SecretRef(
+              "Secret with a service account key under `key.json` (IMGPROXY_GCS_KEY). Unset = the pod's own identity (GKE workload identity through spec.serviceAccountName, or the node's).",
+            ),
           ),
         },
-        { description: 'gs:// sources (reserved: not supported by this tinycdn version yet).' },
+        { description: 'gs:// sources (IMGPROXY_USE_GCS).' },
       ),
     ),
     azure: Type.Optional(
       Type.Object(
         {
-          accountName: Type.Optional(Type.String({ description: 'Storage account name.' })),
-          credentialsSecretRef: Type.Optional(SecretRef('Secret with the account key under `accountKey`.')),
+          accountName: Type.Optional(
+            Type.String({
+              pattern: '^[a-z0-9]{3,24}$',
+              description: 'IMGPROXY_ABS_NAME: the storage account.',
+            }),
+          ),
+          endpoint: Type.Optional(
+            Type.String({
+              pattern: '^https?://[^/?#@]+(/[^?#]*)?$',
+              description: 'IMGPROXY_ABS_ENDPOINT; unset = https://ACCOUNT.blob.core.windows.net.',
+            }),
+          ),
+          credentialsSecretRef: Type.Optional(
+            SecretRef(
+              'Secret with the account key under `accountKey` (IMGPROXY_ABS_KEY). Unset = Azure identity: workload identity through spec.serviceAccountName and the pod label azure.workload.identity/use, or managed identity.',
+            ),
+          ),
         },
-        { description: 'abs:// sources (reserved: not supported by this tinycdn version yet).' },
+        {
+          description: 'abs:// sources (IMGPROXY_USE_ABS).',
+          ...cel(
+            {
+              rule: 'has(self.accountName) || has(self.endpoint)',
+              message: 'set accountName (or an endpoint that names the account)',
+              reason: 'FieldValueRequired',
+            },
+            {
+              rule: '!has(self.credentialsSecretRef) || has(self.accountName)',
+              message: 'an account key (credentialsSecretRef) needs the accountName it belongs to',
+              fieldPath: '.accountName',
+              reason: 'FieldValueRequired',
+            },
+          ),
+        },
       ),
     ),
   },
@@ -405,6 +484,14 @@ export const ImageProxySpec = Type.Object(
     affinity: Type.Optional(Opaque('core/v1 affinity of the pods.')),
     topologySpreadConstraints: Type.Optional(OpaqueList('core/v1 topology spread constraints of the pods.')),
     podAnnotations: Type.Optional(StringMap('Extra annotations on the pods.')),
+    serviceAccountName: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 253,
+        description:
+          "ServiceAccount the pods run as, for an object store reached with the pod's own identity (IRSA, GKE or Azure workload identity); it is created by you, with the annotations the cloud wants. Unset = the namespace's default.",
+      }),
+    ),
     podLabels: Type.Optional(
       StringMap('Extra labels on the pods (the selector labels cannot be overridden).'),
     ),

@@ -123,7 +123,10 @@ export function buildDeployment(ip: ImageProxy, parts: DeploymentParts): KubeObj
   const podSpec: Record<string, unknown> = {
     // The pod never talks to the API server; no token, no service-link variables (a Service
     // named like `imgproxy` would otherwise inject IMGPROXY_PORT and friends).
+    // A ServiceAccount of the user's is only an identity for object stores: IRSA and Azure
+    // workload identity project their own token, GKE's goes through the metadata server.
     automountServiceAccountToken: false,
+    ...optional('serviceAccountName', spec.serviceAccountName),
     enableServiceLinks: false,
     terminationGracePeriodSeconds: timing.terminationGracePeriodSeconds,
     securityContext: {

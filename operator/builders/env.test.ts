@@ -84,6 +84,35 @@ describe('env', () => {
       [{ sources: { gcs: {} } }, 'IMGPROXY_USE_GCS', 'true'],
       [{ sources: { azure: { accountName: 'acct' } } }, 'IMGPROXY_USE_ABS', 'true'],
       [{ sources: { azure: { accountName: 'acct' } } }, 'IMGPROXY_ABS_NAME', 'acct'],
+      [{ sources: { azure: { accountName: 'acct' } } }, 'IMGPROXY_ABS_ENDPOINT', undefined],
+      [
+        { sources: { azure: { endpoint: 'http://azurite:10000/acct' } } },
+        'IMGPROXY_ABS_ENDPOINT',
+        'http://azurite:10000/acct',
+      ],
+      [{ sources: { s3: {} } }, 'IMGPROXY_S3_ENDPOINT_USE_PATH_STYLE', 'true'],
+      [{ sources: { s3: { pathStyle: false } } }, 'IMGPROXY_S3_ENDPOINT_USE_PATH_STYLE', 'false'],
+      [{ sources: { s3: {} } }, 'IMGPROXY_S3_MULTI_REGION', 'false'],
+      [{ sources: { s3: { multiRegion: true } } }, 'IMGPROXY_S3_MULTI_REGION', 'true'],
+      [{ sources: { s3: {} } }, 'IMGPROXY_S3_ASSUME_ROLE_ARN', undefined],
+      [
+        { sources: { s3: { assumeRole: { arn: 'arn:aws:iam::123456789012:role/images' } } } },
+        'IMGPROXY_S3_ASSUME_ROLE_ARN',
+        'arn:aws:iam::123456789012:role/images',
+      ],
+      [
+        {
+          sources: { s3: { assumeRole: { arn: 'arn:aws:iam::123456789012:role/images', externalId: 'x1' } } },
+        },
+        'IMGPROXY_S3_ASSUME_ROLE_EXTERNAL_ID',
+        'x1',
+      ],
+      [
+        { sources: { gcs: { endpoint: 'http://fake-gcs:4443' } } },
+        'IMGPROXY_GCS_ENDPOINT',
+        'http://fake-gcs:4443',
+      ],
+      [{}, 'IMGPROXY_USE_S3', undefined],
     ];
     for (const [patch, name, want] of table) {
       const got = envValue(imageProxy(MINIMAL_SPEC, withSpec(patch)), name);
@@ -110,7 +139,7 @@ describe('env', () => {
     assert.equal(names.includes('IMGPROXY_SALT'), false);
   });
 
-  it('takes object store credentials from their Secrets and warns that the schemes are not served yet', () => {
+  it('takes object store credentials from their Secrets, with no warning: the schemes are served', () => {
     const { env, warnings } = buildEnv(imageProxy(MAXIMAL_SPEC));
     const ref = (name: string) => env.find((e) => e.name === name)?.valueFrom;
     assert.deepEqual(ref('AWS_ACCESS_KEY_ID'), {
@@ -125,13 +154,89 @@ describe('env', () => {
     assert.deepEqual(ref('IMGPROXY_ABS_KEY'), {
       secretKeyRef: { name: 'abs-creds', key: 'accountKey', optional: false },
     });
-    for (const scheme of ['s3://', 'gs://', 'abs://']) {
+    for (const scheme of ['s3', 'gs', 'abs', 'gcs', 'azure']) {
       assert.ok(
-        warnings.some((w) => w.includes(scheme) && w.includes('not serve')),
-        `a warning about ${scheme}`,
+        !warnings.some((w) => w.includes(scheme)),
+        `no warning about ${scheme}: ${warnings.join('; ')}`,
       );
     }
     assert.deepEqual(buildEnv(imageProxy()).warnings, []);
+  });
+
+  it('sets no store credentials without a Secret: the SDKs find the pod identity', () => {
+    const ip = imageProxy(
+      MINIMAL_SPEC,
+      withSpec({
+        serviceAccountName: 'images-reader',
+        sources: { s3: {}, gcs: {}, azure: { accountName: 'acct' } },
+      }),
+    );
+    const names = envOf(ip).map((e) => e.name);
+    for (const name of [
+      'AWS_ACCESS_KEY_ID',
+      'AWS_SECRET_ACCESS_KEY',
+      'IMGPROXY_GCS_KEY',
+      'IMGPROXY_ABS_KEY',
+    ]) {
+      assert.equal(names.includes(name), false, name);
+    }
+    for (const name of ['IMGPROXY_USE_S3', 'IMGPROXY_USE_GCS', 'IMGPROXY_USE_ABS'])
+      assert.ok(names.includes(name), name);
+  });
+
+  it('the object store examples enable their store, with the pod identity and no warning', () => {
+    const table: Array<['s3' | 'gcs' | 'azure', string, string]> = [
+      ['s3', 'IMGPROXY_USE_S3', 'images-s3'],
+      ['gcs', 'IMGPROXY_USE_GCS', 'images-gcs'],
+      ['azure', 'IMGPROXY_USE_ABS', 'images-abs'],
+    ];
+    for (const [name, variable, serviceAccount] of table) {
+      const ip = example(name);
+      const { env, warnings } = buildEnv(ip);
+      assert.deepEqual(warnings, [], name);
+      assert.equal(env.find((e) => e.name === variable)?.value, 'true', name);
+      assert.equal(
+        env.some((e) => e.valueFrom !== undefined),
+        false,
+        `${name}: no Secret`,
+      );
+      const pod = objectOf(buildChildren(buildInput(ip)), 'Deployment').spec as {
+        template: { spec: { serviceAccountName?: string; automountServiceAccountToken?: boolean } };
+      };
+      assert.equal(pod.template.spec.serviceAccountName, serviceAccount, name);
+      assert.equal(pod.template.spec.automountServiceAccountToken, false, name);
+    }
+  });
+
+  it('renders env that the server loads and that enables the stores', () => {
+    const ip = imageProxy(
+      MINIMAL_SPEC,
+      withSpec({
+        sources: {
+          s3: { endpoint: 'https://s3.internal:8333', region: 'eu-west-1', pathStyle: false },
+          gcs: { endpoint: 'https://gcs.internal' },
+          azure: { accountName: 'acct', endpoint: 'https://abs.internal/acct' },
+        },
+      }),
+    );
+    const vars = Object.fromEntries(envOf(ip).map((e) => [e.name, e.value ?? '']));
+    const { sources } = loadConfig(vars);
+    assert.deepEqual(sources.stores.s3, {
+      enabled: true,
+      region: 'eu-west-1',
+      endpoint: 'https://s3.internal:8333',
+      pathStyle: false,
+      assumeRoleArn: '',
+      assumeRoleExternalId: '',
+      multiRegion: false,
+    });
+    assert.deepEqual(sources.stores.gcs, { enabled: true, key: '', endpoint: 'https://gcs.internal' });
+    assert.deepEqual(sources.stores.abs, {
+      enabled: true,
+      accountName: 'acct',
+      accountKey: '',
+      endpoint: 'https://abs.internal/acct',
+    });
   });
 
   it('turns http.enabled: false into an allow-list without http(s) prefixes', () => {
@@ -217,7 +322,12 @@ describe('env accepted by the service', () => {
     mkdirSync(join(root, 'images'));
     for (const [k, v] of Object.entries(cm.data as Record<string, string>))
       writeFileSync(join(root, 'config', k), v);
-    const samples: Record<string, string> = { key: '736563726574', salt: '68656c6c6f' };
+    const samples: Record<string, string> = {
+      key: '736563726574',
+      salt: '68656c6c6f',
+      // The shape of a service account key: the service checks it is a JSON object.
+      'key.json': JSON.stringify({ type: 'service_account', project_id: 'p' }),
+    };
     const out: Record<string, string> = {};
     for (const e of envOf(ip)) {
       const value = e.value ?? samples[e.valueFrom?.secretKeyRef.key ?? ''] ?? 'secret';
@@ -245,6 +355,9 @@ describe('env accepted by the service', () => {
       ['production', example('production')],
       ['minimal', imageProxy()],
       ['maximal', imageProxy(MAXIMAL_SPEC)],
+      ['s3', example('s3')],
+      ['gcs', example('gcs')],
+      ['azure', example('azure')],
     ];
     for (const [name, ip] of table) {
       assert.doesNotThrow(() => loadConfig(podEnv(ip)), name);

@@ -114,13 +114,32 @@ function sourcesEnv(spec: ImageProxySpec, warnings: string[]): EnvVar[] {
     literal('IMGPROXY_ALLOW_LOOPBACK_SOURCE_ADDRESSES', http.allowLoopbackAddresses),
     literal('IMGPROXY_ALLOW_LINK_LOCAL_SOURCE_ADDRESSES', http.allowLinkLocalAddresses),
   );
-  // Object stores: imgproxy's variables, so the settings are in place when the server learns
-  // these schemes. This version ignores them; render and the status say so.
-  if (sources.s3 !== undefined) {
-    const { s3 } = sources;
+  env.push(...objectStoreEnv(spec));
+  return env;
+}
+
+/**
+ * Object stores: imgproxy's variables. Credentials come from a Secret by reference, never by
+ * value; without a Secret the SDKs find the pod's own identity (IRSA / GKE / Azure workload
+ * identity through spec.serviceAccountName, or the node's).
+ */
+function objectStoreEnv(spec: ImageProxySpec): EnvVar[] {
+  const { s3, gcs, azure } = spec.sources;
+  const env: EnvVar[] = [];
+  if (s3 !== undefined) {
     env.push(literal('IMGPROXY_USE_S3', true));
     if (s3.endpoint !== undefined) env.push(literal('IMGPROXY_S3_ENDPOINT', s3.endpoint));
     if (s3.region !== undefined) env.push(literal('IMGPROXY_S3_REGION', s3.region));
+    env.push(
+      literal('IMGPROXY_S3_ENDPOINT_USE_PATH_STYLE', s3.pathStyle),
+      literal('IMGPROXY_S3_MULTI_REGION', s3.multiRegion),
+    );
+    if (s3.assumeRole !== undefined) {
+      env.push(literal('IMGPROXY_S3_ASSUME_ROLE_ARN', s3.assumeRole.arn));
+      if (s3.assumeRole.externalId !== undefined) {
+        env.push(literal('IMGPROXY_S3_ASSUME_ROLE_EXTERNAL_ID', s3.assumeRole.externalId));
+      }
+    }
     if (s3.credentialsSecretRef !== undefined) {
       const name = s3.credentialsSecretRef.name;
       env.push(
@@ -128,28 +147,23 @@ function sourcesEnv(spec: ImageProxySpec, warnings: string[]): EnvVar[] {
         fromSecret('AWS_SECRET_ACCESS_KEY', name, 'AWS_SECRET_ACCESS_KEY'),
       );
     }
-    warnings.push(unsupported('s3', 's3://'));
   }
-  if (sources.gcs !== undefined) {
+  if (gcs !== undefined) {
     env.push(literal('IMGPROXY_USE_GCS', true));
-    const ref = sources.gcs.credentialsSecretRef;
+    if (gcs.endpoint !== undefined) env.push(literal('IMGPROXY_GCS_ENDPOINT', gcs.endpoint));
+    const ref = gcs.credentialsSecretRef;
     if (ref !== undefined) env.push(fromSecret('IMGPROXY_GCS_KEY', ref.name, 'key.json'));
-    warnings.push(unsupported('gcs', 'gs://'));
   }
-  if (sources.azure !== undefined) {
-    const { azure } = sources;
+  if (azure !== undefined) {
     env.push(literal('IMGPROXY_USE_ABS', true));
     if (azure.accountName !== undefined) env.push(literal('IMGPROXY_ABS_NAME', azure.accountName));
+    if (azure.endpoint !== undefined) env.push(literal('IMGPROXY_ABS_ENDPOINT', azure.endpoint));
     if (azure.credentialsSecretRef !== undefined) {
       env.push(fromSecret('IMGPROXY_ABS_KEY', azure.credentialsSecretRef.name, 'accountKey'));
     }
-    warnings.push(unsupported('azure', 'abs://'));
   }
   return env;
 }
-
-const unsupported = (field: string, scheme: string) =>
-  `spec.sources.${field}: this tinycdn version does not serve ${scheme} sources yet; the settings are rendered but ignored, and ${scheme} URLs answer 404`;
 
 /**
  * IMGPROXY_ALLOWED_SOURCES. The server has no switch for HTTP sources, so `http.enabled: false`

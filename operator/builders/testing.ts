@@ -46,6 +46,7 @@ export const MAXIMAL_SPEC: Spec = {
   ],
   podAnnotations: { 'example.com/owner': 'media', 'tinycdn.dev/config-hash': 'forged' },
   podLabels: { 'example.com/tier': 'edge', 'app.kubernetes.io/instance': 'hijack' },
+  serviceAccountName: 'images-reader',
   signing: { secretRef: { name: 'max-signing' } },
   sources: {
     allowedPrefixes: ['https://a.example.com/img/', 'local:///'],
@@ -62,10 +63,16 @@ export const MAXIMAL_SPEC: Spec = {
     s3: {
       endpoint: 'https://minio.example.com',
       region: 'eu-west-1',
+      pathStyle: false,
+      assumeRole: { arn: 'arn:aws:iam::123456789012:role/images', externalId: 'tinycdn' },
       credentialsSecretRef: { name: 's3-creds' },
     },
-    gcs: { credentialsSecretRef: { name: 'gcs-creds' } },
-    azure: { accountName: 'images', credentialsSecretRef: { name: 'abs-creds' } },
+    gcs: { endpoint: 'https://gcs.example.com', credentialsSecretRef: { name: 'gcs-creds' } },
+    azure: {
+      accountName: 'images',
+      endpoint: 'https://images.blob.core.windows.net',
+      credentialsSecretRef: { name: 'abs-creds' },
+    },
   },
   limits: {
     maxSrcResolution: 12.5,
@@ -141,7 +148,7 @@ const isPlainObject = (v: unknown): v is Spec => typeof v === 'object' && v !== 
 
 /** An ImageProxy from examples/NAME.yaml. */
 export function example(
-  name: 'seed' | 'production',
+  name: 'seed' | 'production' | 's3' | 'gcs' | 'azure',
   ...mods: Parameters<typeof imageProxy>[1][]
 ): ImageProxy {
   const doc = parseImageProxyYaml(readFileSync(join(EXAMPLES_DIR, `${name}.yaml`), 'utf8')) as {

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { ConfigError } from '../env.ts';
 import { defaultSourcesConfig, loadSourcesConfig, sourcesConfigWarnings, VERSION } from './config.ts';
+import { defaultStoresConfig } from './stores-config.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'tinycdn-sources-config-'));
 const file = path.join(dir, 'file.txt');
@@ -38,6 +39,11 @@ describe('sources config', () => {
     assert.equal(cfg.ignoreSslVerification, false);
   });
 
+  test('an empty IMGPROXY_SOURCE_URL_QUERY_SEPARATOR keeps the query in the path (imgproxy: no split)', () => {
+    assert.equal(loadSourcesConfig({ IMGPROXY_SOURCE_URL_QUERY_SEPARATOR: '' }).sourceUrlQuerySeparator, '');
+    assert.equal(loadSourcesConfig({}).sourceUrlQuerySeparator, '?');
+  });
+
   test('every variable is read', () => {
     const cfg = loadSourcesConfig({
       IMGPROXY_LOCAL_FILESYSTEM_ROOT: dir,
@@ -52,6 +58,10 @@ describe('sources config', () => {
       IMGPROXY_ALLOW_PRIVATE_SOURCE_ADDRESSES: 'false',
       IMGPROXY_IGNORE_SSL_VERIFICATION: 'yes',
       IMGPROXY_SOURCE_URL_QUERY_SEPARATOR: '|',
+      IMGPROXY_USE_S3: 'true',
+      IMGPROXY_USE_GCS: 'true',
+      IMGPROXY_USE_ABS: 'true',
+      IMGPROXY_ABS_NAME: 'acct',
     });
     assert.deepEqual(cfg, {
       localFilesystemRoot: dir,
@@ -66,6 +76,12 @@ describe('sources config', () => {
       allowLinkLocalSourceAddresses: true,
       allowPrivateSourceAddresses: false,
       ignoreSslVerification: true,
+      stores: {
+        ...defaultStoresConfig(),
+        s3: { ...defaultStoresConfig().s3, enabled: true },
+        gcs: { ...defaultStoresConfig().gcs, enabled: true },
+        abs: { ...defaultStoresConfig().abs, enabled: true, accountName: 'acct' },
+      },
     });
   });
 

@@ -14,11 +14,15 @@
  *   IMGPROXY_ALLOW_LINK_LOCAL_SOURCE_ADDRESSES allow 169.254/16, fe80::/10 ... (false)
  *   IMGPROXY_ALLOW_PRIVATE_SOURCE_ADDRESSES   allow 10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7 (true)
  *   IMGPROXY_IGNORE_SSL_VERIFICATION          accept any TLS certificate from origins (false)
+ *
+ * and the object stores' variables (IMGPROXY_USE_S3, IMGPROXY_USE_GCS, IMGPROXY_USE_ABS and their
+ * settings), listed in stores-config.ts.
  */
 import { statSync } from 'node:fs';
 import pkg from '../../package.json' with { type: 'json' };
 import { type Env, EnvReader } from '../env.ts';
 import { allowedSourceProblem } from './allowed.ts';
+import { defaultStoresConfig, loadStoresConfig, type StoresConfig } from './stores-config.ts';
 
 export interface SourcesConfig {
   /** Root directory for local:// sources; '' disables the scheme. */
@@ -44,6 +48,8 @@ export interface SourcesConfig {
   allowLinkLocalSourceAddresses: boolean;
   allowPrivateSourceAddresses: boolean;
   ignoreSslVerification: boolean;
+  /** s3://, gs:// and abs:// sources. */
+  stores: StoresConfig;
 }
 
 export const VERSION: string = pkg.version;
@@ -62,6 +68,7 @@ export function defaultSourcesConfig(): SourcesConfig {
     allowLinkLocalSourceAddresses: false,
     allowPrivateSourceAddresses: true,
     ignoreSslVerification: false,
+    stores: defaultStoresConfig(),
   };
 }
 
@@ -70,7 +77,8 @@ export function loadSourcesConfig(env: Env): SourcesConfig {
   const r = new EnvReader(env);
   const cfg: SourcesConfig = {
     localFilesystemRoot: r.string('IMGPROXY_LOCAL_FILESYSTEM_ROOT', d.localFilesystemRoot),
-    sourceUrlQuerySeparator: r.string('IMGPROXY_SOURCE_URL_QUERY_SEPARATOR', d.sourceUrlQuerySeparator),
+    // Not EnvReader.string: an empty value is meaningful (imgproxy: the query is not split off).
+    sourceUrlQuerySeparator: r.env.IMGPROXY_SOURCE_URL_QUERY_SEPARATOR ?? d.sourceUrlQuerySeparator,
     allowedSources: r.list('IMGPROXY_ALLOWED_SOURCES', d.allowedSources),
     baseUrl: r.string('IMGPROXY_BASE_URL', d.baseUrl),
     downloadTimeout: r.float('IMGPROXY_DOWNLOAD_TIMEOUT', d.downloadTimeout, { min: 0.001 }),
@@ -90,6 +98,7 @@ export function loadSourcesConfig(env: Env): SourcesConfig {
       d.allowPrivateSourceAddresses,
     ),
     ignoreSslVerification: r.bool('IMGPROXY_IGNORE_SSL_VERIFICATION', d.ignoreSslVerification),
+    stores: loadStoresConfig(r),
   };
 
   if (cfg.localFilesystemRoot !== '') {

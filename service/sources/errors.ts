@@ -141,6 +141,21 @@ export const badRedirect = (url: string, reason: string) =>
     report: false,
   });
 
+/** The object store refused our credentials for this object (403/401). imgproxy answers 404 so
+ *  a URL never tells whether an object exists; the log line says why. */
+export const sourceDenied = (url: string, reason: string) =>
+  new HttpError('source_denied', 404, `Access to the source was denied by the store: ${url} (${reason})`, {
+    publicMessage: 'Source image not found',
+    report: false,
+  });
+
+/** The object store asked us to slow down: 429 as it is, 503 (S3's SlowDown) as it is. */
+export const sourceThrottled = (url: string, status: 429 | 503, reason: string) =>
+  new HttpError('source_throttled', status, `The store is throttling requests: ${url} (${reason})`, {
+    publicMessage: 'Source is throttling requests, try again later',
+    report: false,
+  });
+
 /** An unexpected local I/O failure: ours to look at. */
 export const sourceReadFailed = (url: string, cause: unknown) =>
   new HttpError('source_read_failed', 500, `Reading the source failed: ${url}: ${describe(cause)}`, {

@@ -6,15 +6,20 @@
  * `raw` is the source exactly as the URL parser produced it: a plain source already
  * percent-decoded once, a base64 source decoded from base64. Nothing here decodes it again
  * except to undo the escaping this module adds itself (see local.ts for the whole story).
- * Backends: local:// (when IMGPROXY_LOCAL_FILESYSTEM_ROOT is set), http(s):// (always), and
- * whatever `extraBackends` add (s3://, gs://, abs:// later). A scheme no backend serves is a
- * 404 whose log message names the variable that enables it.
+ * Backends: local:// (when IMGPROXY_LOCAL_FILESYSTEM_ROOT is set), http(s):// (always),
+ * s3:// (IMGPROXY_USE_S3), gs:// (IMGPROXY_USE_GCS), abs:// (IMGPROXY_USE_ABS), and whatever
+ * `extraBackends` add (a backend there replaces a built-in one of the same scheme). A scheme no
+ * backend serves is a 404 whose log message names the variable that enables it.
  */
+
+import { AbsBackend } from './abs.ts';
 import { type AllowedSources, compileAllowedSources } from './allowed.ts';
 import type { SourcesConfig } from './config.ts';
 import { fetchCanceled, invalidSourceUrl, schemeNotEnabled, sourceNotAllowed } from './errors.ts';
+import { GcsBackend } from './gcs.ts';
 import { HttpBackend } from './http.ts';
 import { LocalBackend } from './local.ts';
+import { S3Backend } from './s3.ts';
 import type { FetchContext, SourceBackend, SourceImage } from './source.ts';
 
 export type { SourcesConfig } from './config.ts';
@@ -45,6 +50,11 @@ export function createSources(cfg: SourcesConfig, extraBackends: readonly Source
     }),
   ];
   if (cfg.localFilesystemRoot !== '') backends.push(new LocalBackend({ root: cfg.localFilesystemRoot }));
+  const { stores } = cfg;
+  const store = { timeout: cfg.downloadTimeout };
+  if (stores.s3.enabled) backends.push(new S3Backend({ ...store, config: stores.s3 }));
+  if (stores.gcs.enabled) backends.push(new GcsBackend({ ...store, config: stores.gcs }));
+  if (stores.abs.enabled) backends.push(new AbsBackend({ ...store, config: stores.abs }));
   backends.push(...extraBackends);
 
   const byScheme = new Map<string, SourceBackend>();

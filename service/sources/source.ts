@@ -27,9 +27,10 @@ export interface FetchContext {
 
 /**
  * A source backend, chosen by the scheme of the source URL (`local:`, `http:`/`https:`,
- * later `s3:`, `gs:`, `abs:`). Backends throw HttpErrors from `sources/errors.ts`:
+ * `s3:`, `gs:`, `abs:`). Backends throw HttpErrors from `sources/errors.ts`:
  * not found → 404, origin 4xx → same status, origin 5xx → 502, timeout → 504,
- * too large → 422, not allowed → 404.
+ * too large → 422, not allowed → 404, a store's refusal of our credentials → 404 (logged as
+ * denied), a store's throttling → 429/503.
  */
 export interface SourceBackend {
   /** URL schemes (without ':') this backend serves. */

@@ -137,3 +137,54 @@ describe('the CRD refuses spec.env settings the operator owns', () => {
     });
   }
 });
+
+describe('the CRD refuses object store settings that cannot work together', () => {
+  before(async () => {
+    // Run alone (a name pattern), this can come right after the CRD is applied.
+    await kubectl(cluster, [
+      'wait',
+      '--for=condition=Established',
+      '--timeout=60s',
+      'crd/imageproxies.tinycdn.dev',
+    ]);
+  });
+  const table: Array<[string, Record<string, unknown>, RegExp | undefined]> = [
+    ['s3 with an endpoint', { s3: { endpoint: 'http://seaweedfs:8333' } }, undefined],
+    ['s3 multiRegion on AWS', { s3: { multiRegion: true } }, undefined],
+    [
+      's3 multiRegion with a custom endpoint',
+      { s3: { endpoint: 'http://seaweedfs:8333', multiRegion: true } },
+      /multiRegion follows AWS regions/,
+    ],
+    ['s3 endpoint without a scheme', { s3: { endpoint: 'seaweedfs:8333' } }, /spec\.sources\.s3\.endpoint/],
+    [
+      's3 assumeRole with a malformed ARN',
+      { s3: { assumeRole: { arn: 'images-reader' } } },
+      /assumeRole\.arn/,
+    ],
+    ['gcs with an emulator endpoint', { gcs: { endpoint: 'http://fake-gcs:4443' } }, undefined],
+    ['azure with an account', { azure: { accountName: 'myimages' } }, undefined],
+    ['azure with neither account nor endpoint', { azure: {} }, /set accountName/],
+    [
+      'azure with a key but no account',
+      { azure: { endpoint: 'http://azurite:10000/devstoreaccount1', credentialsSecretRef: { name: 'k' } } },
+      /needs the accountName/,
+    ],
+  ];
+  for (const [name, sources, refusal] of table) {
+    it(`${name}: ${refusal === undefined ? 'accepted' : 'refused, naming the rule'}`, async () => {
+      const ip = {
+        apiVersion: 'tinycdn.dev/v1alpha1',
+        kind: 'ImageProxy',
+        metadata: { name: 'stores-check', namespace: 'default' },
+        spec: { signing: { insecure: true }, sources },
+      };
+      const r = await kubectl(cluster, ['create', '--dry-run=server', '-f', '-'], {
+        input: JSON.stringify(ip),
+        allowFailure: true,
+      });
+      assert.equal(r.code === 0, refusal === undefined, r.stderr);
+      if (refusal !== undefined) assert.match(r.stderr, refusal);
+    });
+  }
+});
