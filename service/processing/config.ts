@@ -4,8 +4,8 @@
  * not here: the URL parser resolves them into ProcessingOptions.
  */
 import { type Env, EnvReader } from '../env.ts';
-import type { ImageFormat, OutputFormat } from '../url/options.ts';
-import { canSave, OUTPUT_FORMATS } from './formats.ts';
+import { canSave, formatByName, SAVE_FORMATS, type SaveFormat } from '../formats/registry.ts';
+import type { ImageFormat } from '../url/options.ts';
 
 export const WEBP_PRESETS = ['default', 'photo', 'picture', 'drawing', 'icon', 'text'] as const;
 export type WebpPreset = (typeof WEBP_PRESETS)[number];
@@ -20,7 +20,7 @@ export interface ProcessingConfig {
   /** IMGPROXY_ENFORCE_AVIF: as enforceWebp, for AVIF. */
   enforceAvif: boolean;
   /** IMGPROXY_PREFERRED_FORMATS: result formats when the source format is not one of them, in order. */
-  preferredFormats: OutputFormat[];
+  preferredFormats: SaveFormat[];
   /** IMGPROXY_SKIP_PROCESSING_FORMATS: source formats passed through untouched. */
   skipProcessingFormats: ImageFormat[];
   /** IMGPROXY_WATERMARK_DATA, base64-decoded; undefined = none (then IMGPROXY_WATERMARK_PATH may give one). */
@@ -73,41 +73,23 @@ export const defaultProcessingConfig = (): ProcessingConfig => ({
   webpPreset: 'default',
 });
 
-const IMAGE_FORMAT_NAMES: Record<string, ImageFormat> = {
-  jpeg: 'jpeg',
-  jpg: 'jpeg',
-  png: 'png',
-  webp: 'webp',
-  avif: 'avif',
-  gif: 'gif',
-  tiff: 'tiff',
-  tif: 'tiff',
-  svg: 'svg',
-  heic: 'heic',
-  heif: 'heic',
-  bmp: 'bmp',
-  ico: 'ico',
-};
-
 function imageFormats(r: EnvReader, name: string, def: ImageFormat[]): ImageFormat[] {
   const out: ImageFormat[] = [];
   for (const v of r.list(name, def)) {
-    const f = IMAGE_FORMAT_NAMES[v.toLowerCase()];
+    const f = formatByName(v);
     if (f === undefined) r.problem(name, `unknown image format ${JSON.stringify(v)}`);
     else if (!out.includes(f)) out.push(f);
   }
   return out;
 }
 
-function preferredFormats(r: EnvReader): OutputFormat[] {
+function preferredFormats(r: EnvReader): SaveFormat[] {
   const name = 'IMGPROXY_PREFERRED_FORMATS';
   const all = imageFormats(r, name, defaultProcessingConfig().preferredFormats);
   // Like imgproxy, formats this server cannot write are dropped from the list.
-  const saveable = all.filter(
-    (f): f is OutputFormat => (OUTPUT_FORMATS as string[]).includes(f) && canSave(f as OutputFormat),
-  );
+  const saveable = all.filter((f): f is SaveFormat => canSave(f));
   if (saveable.length === 0) {
-    r.problem(name, 'no format in the list can be written (use jpeg, png, gif, webp, avif or tiff)');
+    r.problem(name, `no format in the list can be written (use ${SAVE_FORMATS.join(', ')})`);
     return defaultProcessingConfig().preferredFormats;
   }
   return saveable;

@@ -1,7 +1,7 @@
 import type { Sharp } from 'sharp';
+import type { SaveFormat } from '../formats/registry.ts';
 import type { ProcessingConfig } from './config.ts';
 import type { OutputMeta } from './finalize.ts';
-import type { SaveFormat } from './formats.ts';
 import { scale } from './imath.ts';
 
 /** What the encoder needs of an image: a RawImage, or a DeferredImage decoded in the same pass. */
