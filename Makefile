@@ -32,10 +32,11 @@ photos:
 exporter:
 	bash test/fixtures/nginx-exporter.sh
 
-## system-deps: Debian programs the tests and the benchmark run for real: nginx, wrk, and what
+## system-deps: Debian programs the tests and the benchmark run for real: nginx, wrk, netpbm (an
+## independent BMP/ICO decoder), and what
 ## the pod runner (test/pod) needs to give a pod its own network namespace and users.
 system-deps:
-	bash test/fixtures/apt.sh nginx=nginx wrk=wrk ip=iproute2 setpriv=util-linux unshare=util-linux nsenter=util-linux promtool=prometheus prometheus=prometheus
+	bash test/fixtures/apt.sh nginx=nginx wrk=wrk bmptopnm=netpbm ip=iproute2 setpriv=util-linux unshare=util-linux nsenter=util-linux promtool=prometheus prometheus=prometheus
 
 ## run: start the server on 127.0.0.1:8080 over the bundled sample images, printing example URLs.
 run: deps
@@ -97,6 +98,7 @@ e2e: deps photos system-deps
 ## bench: throughput and memory figures, measured side by side in one run (not a test).
 bench: deps photos system-deps
 	node bench/run.ts
+	node bench/codecs.ts
 
 format: deps
 	biome check --write .

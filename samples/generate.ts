@@ -6,6 +6,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
+import { encodeBmp } from '../service/processing/bmp.ts';
+import { encodeIco } from '../service/processing/ico.ts';
 
 const OUT = import.meta.dirname;
 
@@ -160,5 +162,18 @@ total += write(
     .withMetadata({ orientation: 6 })
     .toBuffer(),
 );
+
+// BMP and ICO (libvips as bundled writes neither): the badge small, with its transparency.
+const rgba = await render(logo).resize(128, 128).ensureAlpha().raw().toBuffer();
+const bgra = await sharp(rgba, { raw: { width: 128, height: 128, channels: 4 } })
+  .recomb([
+    [0, 0, 1],
+    [0, 1, 0],
+    [1, 0, 0],
+  ])
+  .raw()
+  .toBuffer();
+total += write('badge.bmp', encodeBmp(bgra, 128, 128, 4));
+total += write('favicon.ico', encodeIco(await render(logo).resize(64, 64).png().toBuffer(), 64, 64));
 
 console.log(`${'total'.padEnd(20)} ${(total / 1024).toFixed(1).padStart(7)} KB`);

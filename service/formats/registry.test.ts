@@ -101,7 +101,17 @@ describe('the format table', () => {
   });
 
   test('the output formats of today', () => {
-    assert.deepEqual([...OUTPUT_FORMATS].sort(), ['avif', 'gif', 'jpeg', 'png', 'svg', 'tiff', 'webp']);
+    assert.deepEqual([...OUTPUT_FORMATS].sort(), [
+      'avif',
+      'bmp',
+      'gif',
+      'ico',
+      'jpeg',
+      'png',
+      'svg',
+      'tiff',
+      'webp',
+    ]);
     assert.deepEqual([...NEGOTIATED_FORMATS], ['webp', 'avif']);
   });
 

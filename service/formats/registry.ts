@@ -47,6 +47,8 @@ export interface FormatSpec {
   readonly maxDimension?: number;
   /** Chosen by the client's Accept header (IMGPROXY_AUTO_* / IMGPROXY_ENFORCE_*). */
   readonly negotiated: boolean;
+  /** Whether `raw` may send these bytes as they are: not documents, which can carry scripts (PDF). */
+  readonly rawPassthrough: boolean;
 }
 
 const ascii = (b: Buffer, start: number, end: number) => b.toString('latin1', start, end);
@@ -80,6 +82,7 @@ const base = {
   quality: false,
   colourProfile: false,
   negotiated: false,
+  rawPassthrough: true,
 } as const;
 
 /**
@@ -175,7 +178,8 @@ export const FORMATS = {
     mime: 'image/bmp',
     extension: 'bmp',
     magic: (b) => b.length >= 26 && b[0] === 0x42 && b[1] === 0x4d,
-    write: false,
+    // Decoded and encoded by service/processing/bmp.ts (libvips as bundled has neither).
+    write: 'encode',
   },
   ico: {
     ...base,
@@ -184,7 +188,8 @@ export const FORMATS = {
     extension: 'ico',
     magic: (b) =>
       b.length >= 6 && b.readUInt16LE(0) === 0 && b.readUInt16LE(2) === 1 && b.readUInt16LE(4) > 0,
-    write: false,
+    // Read and written by service/processing/ico.ts (PNG or BMP entries in; one PNG entry out).
+    write: 'encode',
     maxDimension: 256,
   },
   jxl: {
@@ -210,6 +215,7 @@ export const FORMATS = {
     write: false,
     imgproxyWrites: false,
     alpha: false,
+    rawPassthrough: false,
   },
   svg: {
     ...base,
@@ -251,6 +257,7 @@ export function formatByName(name: string): ImageFormat | undefined {
 export const isOutputFormat = (f: ImageFormat): f is OutputFormat => FORMATS[f].write !== false;
 export const canSave = (f: ImageFormat): f is SaveFormat => FORMATS[f].write === 'encode';
 export const canRead = (f: ImageFormat): boolean => FORMATS[f].read;
+export const canPassRaw = (f: ImageFormat): boolean => FORMATS[f].rawPassthrough;
 
 /** Output formats, in table order. */
 export const OUTPUT_FORMATS: readonly OutputFormat[] = IMAGE_FORMATS.filter(isOutputFormat);

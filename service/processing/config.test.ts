@@ -68,9 +68,10 @@ test('the deprecated detection names still work', () => {
 });
 
 test('preferred formats that cannot be written are dropped', () => {
-  assert.deepEqual(loadProcessingConfig({ IMGPROXY_PREFERRED_FORMATS: 'svg,png,bmp' }).preferredFormats, [
-    'png',
-  ]);
+  assert.deepEqual(
+    loadProcessingConfig({ IMGPROXY_PREFERRED_FORMATS: 'svg,png,heic,jxl' }).preferredFormats,
+    ['png'],
+  );
 });
 
 test('every problem is reported, each naming its variable', () => {

@@ -1,5 +1,5 @@
 import sharp from 'sharp';
-import { mimeType } from '../formats/registry.ts';
+import { canPassRaw, mimeType } from '../formats/registry.ts';
 import type { ImageFormat, ProcessingOptions } from '../url/options.ts';
 import type { ProcessingConfig } from './config.ts';
 import { invalidImage, unsupportedImageType } from './errors.ts';
@@ -24,7 +24,7 @@ const result = (data: Buffer, format: ImageFormat, width: number, height: number
  * are no known image are refused: an image CDN should not serve arbitrary content.
  */
 export function rawPassthrough(data: Buffer, format: ImageFormat | undefined): ProcessResult {
-  if (format === undefined) throw unsupportedImageType();
+  if (format === undefined || !canPassRaw(format)) throw unsupportedImageType();
   return result(data, format, 0, 0);
 }
 

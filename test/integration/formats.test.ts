@@ -2,15 +2,27 @@
  * Formats over HTTP, as the registry declares them: what a client asks for, what it gets.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
+import sharp from 'sharp';
 import { FORMATS, IMAGE_FORMATS, isOutputFormat } from '../../service/formats/registry.ts';
-import { jpeg } from '../helpers/images.ts';
-import { startTestServer, type TestServer } from './harness.ts';
+import { jpeg, png } from '../helpers/images.ts';
+import { netpbmDecode } from '../helpers/netpbm.ts';
+import { photoOfAtLeast } from '../helpers/photos.ts';
+import { bytes, startTestServer, type TestServer } from './harness.ts';
 
 describe('formats over HTTP', () => {
   let s: TestServer;
   before(async () => {
-    s = await startTestServer({ 'small.jpg': await jpeg(200, 100) });
+    const photo = await photoOfAtLeast(2000, 1000);
+    s = await startTestServer({
+      'small.jpg': await jpeg(200, 100),
+      'photo.jpg': readFileSync(photo.path),
+      'logo.png': await png(120, 80, { alpha: true }),
+      // Recognised by their magic bytes, not decodable here.
+      'codestream.jxl': Buffer.from([0xff, 0x0a, 0xfa, 0x1f, 0x42, 0x00, 0x10, 0x00]),
+      'doc.pdf': Buffer.from('%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n'),
+    });
   });
   after(() => s.close());
 
@@ -30,7 +42,100 @@ describe('formats over HTTP', () => {
     }
   }
 
+  it('answers 422 for JPEG XL and PDF sources, which it recognises but cannot decode', async () => {
+    for (const file of ['codestream.jxl', 'doc.pdf']) {
+      const res = await s.get(`/insecure/rs:fit:100:100/f:png/plain/local:///${file}`);
+      assert.equal(res.status, 422, file);
+      assert.match(await res.text(), /Source image type not supported/);
+    }
+  });
+
+  it('passes JPEG XL through with raw, typed by its bytes, but never a PDF', async () => {
+    const jxl = await s.get('/insecure/raw:1/plain/local:///codestream.jxl');
+    assert.equal(jxl.status, 200);
+    assert.equal(jxl.headers.get('content-type'), 'image/jxl');
+    assert.equal((await s.get('/insecure/raw:1/plain/local:///doc.pdf')).status, 422);
+  });
+
   it('answers 404 for a format nobody knows', async () => {
     assert.equal((await s.get('/insecure/f:exe/plain/local:///small.jpg')).status, 404);
+  });
+
+  /** The answer's body, after checking the status and the headers the format implies. */
+  const fetchAs = async (path: string, format: 'bmp' | 'ico' | 'png'): Promise<Buffer> => {
+    const res = await s.get(path);
+    assert.equal(res.status, 200, `${path}: ${res.status} ${res.status === 200 ? '' : await res.text()}`);
+    assert.equal(res.headers.get('content-type'), FORMATS[format].mime);
+    assert.match(
+      res.headers.get('content-disposition') ?? '',
+      new RegExp(`\\.${FORMATS[format].extension}"$`),
+    );
+    return bytes(res);
+  };
+  /** The same request as PNG, decoded by sharp: what the BMP/ICO pixels must equal (all lossless). */
+  const asPng = async (opts: string, file: string) =>
+    sharp(await fetchAs(`/insecure/${opts}/f:png/plain/local:///${file}`, 'png'))
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+
+  for (const [name, opts, file] of [
+    ['a photo, scaled', 'rs:fit:300:300', 'photo.jpg'],
+    ['a photo, odd width (row padding)', 'rs:force:301:77', 'photo.jpg'],
+    ['an image with alpha', 'rs:fit:60:60', 'logo.png'],
+  ] as const) {
+    it(`writes BMP that netpbm decodes to the same pixels as PNG: ${name}`, async () => {
+      const bmp = await fetchAs(`/insecure/${opts}/f:bmp/plain/local:///${file}`, 'bmp');
+      const decoded = await netpbmDecode('bmptopnm', bmp);
+      const ref = await asPng(opts, file);
+      assert.deepEqual([decoded.width, decoded.height], [ref.info.width, ref.info.height]);
+      assert.equal(decoded.depth, 3, 'bmptopnm gives RGB (it drops alpha)');
+      const rgb =
+        ref.info.channels === 3
+          ? ref.data
+          : await sharp(ref.data, { raw: ref.info }).removeAlpha().raw().toBuffer();
+      assert.ok(decoded.pixels.equals(rgb), 'pixels differ');
+    });
+  }
+
+  it('writes ICO that netpbm decodes, scaled down to fit 256x256, alpha kept', async () => {
+    const ico = await fetchAs('/insecure/rs:fit:1000:1000/plain/local:///photo.jpg@ico', 'ico');
+    const decoded = await netpbmDecode('winicontopam', ico);
+    const ref = await asPng('rs:fit:1000:1000', 'photo.jpg');
+    assert.equal(Math.max(decoded.width, decoded.height), 256);
+    const s = 256 / Math.max(ref.info.width, ref.info.height);
+    assert.ok(
+      Math.abs(decoded.width - ref.info.width * s) <= 1 &&
+        Math.abs(decoded.height - ref.info.height * s) <= 1,
+    );
+
+    const small = await netpbmDecode(
+      'winicontopam',
+      await fetchAs('/insecure/rs:fit:40:40/f:ico/plain/local:///logo.png', 'ico'),
+    );
+    const smallRef = await asPng('rs:fit:40:40', 'logo.png');
+    assert.deepEqual(
+      [small.width, small.height, small.depth],
+      [smallRef.info.width, smallRef.info.height, 4],
+    );
+    assert.ok(small.pixels.equals(smallRef.data), 'pixels differ');
+  });
+
+  it('reads back what it writes: BMP and ICO results as sources', async () => {
+    for (const [format, file] of [
+      ['bmp', 'photo.jpg'],
+      ['ico', 'logo.png'],
+    ] as const) {
+      const data = await fetchAs(`/insecure/rs:fit:100:100/f:${format}/plain/local:///${file}`, format);
+      const again = await startTestServer({ [`x.${format}`]: data });
+      try {
+        const res = await again.get(`/insecure/f:png/plain/local:///x.${format}`);
+        assert.equal(res.status, 200, format);
+        const m = await sharp(await bytes(res)).metadata();
+        const first = await asPng('rs:fit:100:100', file);
+        assert.deepEqual([m.width, m.height], [first.info.width, first.info.height], format);
+      } finally {
+        await again.close();
+      }
+    }
   });
 });
