@@ -47,6 +47,7 @@ const examples: Array<[string, string | undefined, string]> = [
   ['ICO source to PNG, enlarged', icon, '/rs:fit:256:256:1/f:png'],
   ['photo as an ICO (fits 256x256)', photo, '/rs:fill:64:64/f:ico'],
   ['photo as a BMP', photo, '/rs:fit:300:300/f:bmp'],
+  ['photo as JPEG XL', photo, '/rs:fit:600:600/f:jxl'],
 ];
 
 await serveForever(env);

@@ -107,6 +107,7 @@ describe('the format table', () => {
       'gif',
       'ico',
       'jpeg',
+      'jxl',
       'png',
       'svg',
       'tiff',

@@ -45,6 +45,8 @@ export interface FormatSpec {
   readonly minDimension?: number;
   /** Largest side its encoder accepts (larger results are scaled down to fit). */
   readonly maxDimension?: number;
+  /** Largest pixel count its encoder is given (larger results are scaled down to fit). */
+  readonly maxPixels?: number;
   /** Chosen by the client's Accept header (IMGPROXY_AUTO_* / IMGPROXY_ENFORCE_*). */
   readonly negotiated: boolean;
   /** Whether `raw` may send these bytes as they are: not documents, which can carry scripts (PDF). */
@@ -199,12 +201,16 @@ export const FORMATS = {
     magic: (b) =>
       (b.length >= 4 && b[0] === 0xff && b[1] === 0x0a) ||
       (b.length >= 12 && b.subarray(0, 12).equals(JXL_CONTAINER)),
+    // Written by libjxl in WebAssembly, off the main thread (processing/jxl.ts); not read yet.
     read: false,
-    write: false,
-    animated: true,
+    write: 'encode',
+    // What this server writes: one frame, no ICC profile (the WebAssembly encoder takes neither).
+    animated: false,
     quality: true,
     defaultQuality: 77,
-    colourProfile: true,
+    // libjxl in WebAssembly needs about 75 bytes a pixel and has a 2 GiB heap: 4096x4096 took
+    // 1.3 GB, 8192x8192 failed. Results are kept within 8 MiP (3840x2160 fits).
+    maxPixels: 8_388_608,
   },
   pdf: {
     ...base,

@@ -45,6 +45,8 @@ export interface ProcessingConfig {
   pngQuantizationColors: number;
   /** IMGPROXY_AVIF_SPEED: 0 (slowest, smallest) .. 9 (fastest). */
   avifSpeed: number;
+  /** IMGPROXY_JXL_EFFORT: 1 (fastest) .. 9 (smallest). */
+  jxlEffort: number;
   /** IMGPROXY_WEBP_EFFORT: 1 (fastest) .. 6 (smallest). */
   webpEffort: number;
   /** IMGPROXY_WEBP_PRESET */
@@ -69,6 +71,7 @@ export const defaultProcessingConfig = (): ProcessingConfig => ({
   pngQuantize: false,
   pngQuantizationColors: 256,
   avifSpeed: 8,
+  jxlEffort: 4,
   webpEffort: 4,
   webpPreset: 'default',
 });
@@ -141,6 +144,7 @@ export function loadProcessingConfig(env: Env): ProcessingConfig {
       max: 256,
     }),
     avifSpeed: r.int('IMGPROXY_AVIF_SPEED', d.avifSpeed, { min: 0, max: 9 }),
+    jxlEffort: r.int('IMGPROXY_JXL_EFFORT', d.jxlEffort, { min: 1, max: 9 }),
     webpEffort: r.int('IMGPROXY_WEBP_EFFORT', d.webpEffort, { min: 1, max: 6 }),
     webpPreset: r.oneOf('IMGPROXY_WEBP_PRESET', d.webpPreset, WEBP_PRESETS),
   };

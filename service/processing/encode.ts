@@ -5,6 +5,7 @@ import type { ProcessingConfig } from './config.ts';
 import type { OutputMeta } from './finalize.ts';
 import { encodeIco } from './ico.ts';
 import { scale } from './imath.ts';
+import { encodeJxl } from './jxl.ts';
 
 /** What the encoder needs of an image: a RawImage, or a DeferredImage decoded in the same pass. */
 export interface Encodable {
@@ -64,6 +65,8 @@ export async function encode(e: EncodeInput): Promise<Buffer> {
       return mapped(e, toBmp(p));
     case 'ico':
       return mapped(e, toIco(p));
+    case 'jxl':
+      return mapped(e, toJxl(p, quality, cfg.jxlEffort));
   }
   return mapped(e, p.toBuffer());
 }
@@ -94,6 +97,17 @@ async function toBmp(p: Sharp): Promise<Buffer> {
   if (channels !== 3 && channels !== 4) throw new Error(`BMP from ${channels} channels`);
   const bgr = await sharp(rgb.data, { raw: { width, height, channels } }).recomb(RGB_TO_BGR).raw().toBuffer();
   return encodeBmp(bgr, width, height, channels);
+}
+
+/** JPEG XL (sharp's prebuilt libvips has no libjxl): RGBA pixels to libjxl in a worker thread. */
+async function toJxl(p: Sharp, quality: number, effort: number): Promise<Buffer> {
+  const px = await p.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+  const { width, height, channels } = px.info;
+  const rgba =
+    channels === 4
+      ? px.data
+      : await sharp(px.data, { raw: { width, height, channels } }).ensureAlpha(1).raw().toBuffer();
+  return encodeJxl(rgba, width, height, { quality, effort });
 }
 
 /** ICO (no libvips saver either): one PNG entry, as imgproxy writes; fix_size kept it within 256x256. */

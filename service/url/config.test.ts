@@ -28,6 +28,7 @@ describe('URL config', () => {
       tiff: 80,
       bmp: 80,
       ico: 80,
+      jxl: 77,
     });
     assert.equal(c.defaults.security.maxSrcResolution, 50);
     assert.equal(c.defaults.security.maxAnimationFrames, 1);
@@ -46,6 +47,7 @@ describe('URL config', () => {
       tiff: 90,
       bmp: 90,
       ico: 90,
+      jxl: 77,
     });
   });
 

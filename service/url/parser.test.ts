@@ -196,7 +196,17 @@ describe('URL parser: options', () => {
 
   it('format_quality merges with the configured defaults', () => {
     const fq = opts('fq:jpeg:70:webp:60').formatQuality;
-    assert.deepEqual(fq, { jpeg: 70, png: 80, gif: 80, webp: 60, avif: 63, tiff: 80, bmp: 80, ico: 80 });
+    assert.deepEqual(fq, {
+      jpeg: 70,
+      png: 80,
+      gif: 80,
+      webp: 60,
+      avif: 63,
+      tiff: 80,
+      bmp: 80,
+      ico: 80,
+      jxl: 77,
+    });
     assert.equal(opts('fq:jpeg:70').quality, 0, 'the URL quality stays unset');
   });
 

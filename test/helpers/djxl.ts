@@ -1,0 +1,21 @@
+/**
+ * libjxl's reference decoder (`djxl`, Debian's libjxl-tools, installed by `make system-deps`)
+ * as an independent decoder of the JPEG XL tinycdn writes: to a PAM file, parsed here.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { type NetpbmImage, parseNetpbm } from './netpbm.ts';
+
+export async function djxlDecode(data: Buffer): Promise<NetpbmImage> {
+  const dir = await mkdtemp(join(tmpdir(), 'tinycdn-djxl-'));
+  try {
+    await writeFile(join(dir, 'in.jxl'), data);
+    await promisify(execFile)('djxl', [join(dir, 'in.jxl'), join(dir, 'out.pam')]);
+    return parseNetpbm(await readFile(join(dir, 'out.pam')));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
