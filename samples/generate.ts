@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { encodeBmp } from '../service/processing/bmp.ts';
 import { encodeIco } from '../service/processing/ico.ts';
+import { encodeJxl } from '../service/processing/jxl.ts';
 
 const OUT = import.meta.dirname;
 
@@ -175,5 +176,9 @@ const bgra = await sharp(rgba, { raw: { width: 128, height: 128, channels: 4 } }
   .toBuffer();
 total += write('badge.bmp', encodeBmp(bgra, 128, 128, 4));
 total += write('favicon.ico', encodeIco(await render(logo).resize(64, 64).png().toBuffer(), 64, 64));
+
+// JPEG XL (sharp's libvips has no libjxl): the landscape at half size, by tinycdn's own encoder.
+const half = await render(landscapeSvg()).resize(960, 540).ensureAlpha().raw().toBuffer();
+total += write('landscape.jxl', await encodeJxl(half, 960, 540, { quality: 80, effort: 7 }));
 
 console.log(`${'total'.padEnd(20)} ${(total / 1024).toFixed(1).padStart(7)} KB`);

@@ -34,6 +34,7 @@ const animation = first(/\.gif$/i);
 const drawing = first(/\.svg$/i);
 const bitmap = first(/\.bmp$/i);
 const icon = first(/\.ico$/i);
+const jxl = first(/\.jxl$/i);
 
 const examples: Array<[string, string | undefined, string]> = [
   ['fit into 300x300', photo, '/rs:fit:300:300'],
@@ -48,6 +49,7 @@ const examples: Array<[string, string | undefined, string]> = [
   ['photo as an ICO (fits 256x256)', photo, '/rs:fill:64:64/f:ico'],
   ['photo as a BMP', photo, '/rs:fit:300:300/f:bmp'],
   ['photo as JPEG XL', photo, '/rs:fit:600:600/f:jxl'],
+  ['JPEG XL source to WebP', jxl, '/rs:fill:300:300/f:webp'],
 ];
 
 await serveForever(env);

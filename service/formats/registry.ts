@@ -201,8 +201,7 @@ export const FORMATS = {
     magic: (b) =>
       (b.length >= 4 && b[0] === 0xff && b[1] === 0x0a) ||
       (b.length >= 12 && b.subarray(0, 12).equals(JXL_CONTAINER)),
-    // Written by libjxl in WebAssembly, off the main thread (processing/jxl.ts); not read yet.
-    read: false,
+    // Read and written by libjxl in WebAssembly, off the main thread (processing/jxl.ts).
     write: 'encode',
     // What this server writes: one frame, no ICC profile (the WebAssembly encoder takes neither).
     animated: false,

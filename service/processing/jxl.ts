@@ -1,8 +1,8 @@
 /**
- * JPEG XL encoding off the main thread: a small pool of worker threads (jxl_worker.ts), each
- * running one job at a time. The pool grows only as far as encodes run at once, which the
- * server's queue already bounds (IMGPROXY_WORKERS); idle workers do not keep the process alive.
- * A WebAssembly heap never shrinks, so a worker that encoded a large image is retired.
+ * JPEG XL off the main thread: a small pool of worker threads (jxl_worker.ts), each running
+ * one job at a time. The pool grows only as far as jobs run at once, which the server's queue
+ * already bounds (IMGPROXY_WORKERS); idle workers do not keep the process alive. A WebAssembly
+ * heap never shrinks, so a worker whose last job was large, or failed, is retired.
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -15,23 +15,40 @@ const RETIRE_AFTER_PIXELS = 4_000_000;
 
 const idle: Worker[] = [];
 
-function takeWorker(): Worker {
+type Done = JxlReply & { ok: true };
+
+/** Runs one job on a worker; `transfer` moves the job's buffer instead of copying it. */
+function run(job: JxlJob, transfer: ArrayBuffer): Promise<Done> {
   const w = idle.pop() ?? new Worker(new URL('./jxl_worker.ts', import.meta.url));
   w.ref();
-  return w;
-}
-
-function release(w: Worker, pixels: number): void {
-  if (pixels > RETIRE_AFTER_PIXELS || idle.length >= MAX_IDLE) {
-    void w.terminate();
-    return;
-  }
-  w.unref();
-  idle.push(w);
+  return new Promise<Done>((resolve, reject) => {
+    const finish = (pixels: number | undefined, settle: () => void) => {
+      w.off('message', onMessage);
+      w.off('error', onError);
+      w.off('exit', onExit);
+      // undefined: the job failed, and the heap may be in any state.
+      if (pixels !== undefined && pixels <= RETIRE_AFTER_PIXELS && idle.length < MAX_IDLE) {
+        w.unref();
+        idle.push(w);
+      } else void w.terminate();
+      settle();
+    };
+    const onMessage = (r: JxlReply) =>
+      r.ok
+        ? finish(r.width * r.height, () => resolve(r))
+        : finish(undefined, () => reject(new Error(`JPEG XL: ${r.error}`)));
+    const onError = (err: Error) => finish(undefined, () => reject(err));
+    const onExit = (code: number) =>
+      finish(undefined, () => reject(new Error(`JPEG XL worker exited with ${code}`)));
+    w.on('message', onMessage);
+    w.on('error', onError);
+    w.on('exit', onExit);
+    w.postMessage(job, [transfer]);
+  });
 }
 
 /** Encodes top-down RGBA pixels as JPEG XL (quality 1-100, libjxl effort 1-9). */
-export function encodeJxl(
+export async function encodeJxl(
   rgba: Buffer,
   width: number,
   height: number,
@@ -39,29 +56,22 @@ export function encodeJxl(
 ): Promise<Buffer> {
   if (rgba.length !== width * height * 4)
     throw new Error(`JPEG XL from ${rgba.length} bytes for ${width}x${height}`);
-  const w = takeWorker();
-  return new Promise<Buffer>((resolve, reject) => {
-    const done = (fn: () => void, reuse: boolean) => {
-      w.off('message', onMessage);
-      w.off('error', onError);
-      w.off('exit', onExit);
-      if (reuse) release(w, width * height);
-      else void w.terminate();
-      fn();
-    };
-    const onMessage = (r: JxlReply) =>
-      r.ok
-        ? done(() => resolve(Buffer.from(r.data.buffer, r.data.byteOffset, r.data.byteLength)), true)
-        : done(() => reject(new Error(`JPEG XL encoder: ${r.error}`)), false);
-    const onError = (err: Error) => done(() => reject(err), false);
-    const onExit = (code: number) =>
-      done(() => reject(new Error(`JPEG XL worker exited with ${code}`)), false);
-    w.on('message', onMessage);
-    w.once('error', onError);
-    w.once('exit', onExit);
-    // A copy the worker owns (transferred, not cloned): the caller's buffer may be a pooled slice.
-    const own = new Uint8Array(rgba);
-    const job: JxlJob = { rgba: own, width, height, quality: opts.quality, effort: opts.effort };
-    w.postMessage(job, [own.buffer]);
-  });
+  // A copy the worker owns: the caller's buffer may be a slice of a shared pool.
+  const own = new Uint8Array(rgba);
+  const r = await run({ kind: 'encode', rgba: own, width, height, ...opts }, own.buffer);
+  return Buffer.from(r.data.buffer, r.data.byteOffset, r.data.byteLength);
+}
+
+/** Decodes a JPEG XL file (its size already checked) to top-down RGBA, oriented as it is to be shown. */
+export async function decodeJxl(
+  file: Buffer,
+): Promise<{ rgba: Buffer; width: number; height: number; hasAlpha: boolean }> {
+  const own = new Uint8Array(file);
+  const r = await run({ kind: 'decode', file: own }, own.buffer);
+  return {
+    rgba: Buffer.from(r.data.buffer, r.data.byteOffset, r.data.byteLength),
+    width: r.width,
+    height: r.height,
+    hasAlpha: r.hasAlpha,
+  };
 }

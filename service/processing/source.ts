@@ -7,6 +7,7 @@ import { DeferredImage } from './deferred_image.ts';
 import { heicUnsupported, invalidImage, resolutionTooBig } from './errors.ts';
 import { largestIcoEntry } from './ico.ts';
 import { round } from './imath.ts';
+import { openJxl } from './jxl_source.ts';
 import { decodePixelLimit, megapixels, workingPixelLimit } from './limits.ts';
 import { RawImage } from './raw_image.ts';
 import { sanitizeSvg } from './svg_sanitize.ts';
@@ -75,6 +76,7 @@ export async function openSource(
 
   if (format === 'svg') return openSvg(data, po);
   if (format === 'bmp') return openDib(data, readBmpHeader(data), po.security);
+  if (format === 'jxl') return openJxl(data, po.security, opts.headerOnly ?? false);
   if (format === 'ico') {
     const entry = largestIcoEntry(data);
     if (entry.kind === 'dib') return openDib(entry.data, entry.header, po.security);

@@ -20,7 +20,7 @@ describe('formats over HTTP', () => {
       'small.jpg': await jpeg(200, 100),
       'photo.jpg': readFileSync(photo.path),
       'logo.png': await png(120, 80, { alpha: true }),
-      // Recognised by their magic bytes, not decodable here.
+      // Recognised by their magic bytes: a PDF (not decodable here), a JPEG XL header alone.
       'codestream.jxl': Buffer.from([0xff, 0x0a, 0xfa, 0x1f, 0x42, 0x00, 0x10, 0x00]),
       'doc.pdf': Buffer.from('%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n'),
     });
@@ -43,12 +43,16 @@ describe('formats over HTTP', () => {
     }
   }
 
-  it('answers 422 for JPEG XL and PDF sources, which it recognises but cannot decode', async () => {
-    for (const file of ['codestream.jxl', 'doc.pdf']) {
-      const res = await s.get(`/insecure/rs:fit:100:100/f:png/plain/local:///${file}`);
-      assert.equal(res.status, 422, file);
-      assert.match(await res.text(), /Source image type not supported/);
-    }
+  it('answers 422 for PDF sources, which it recognises but cannot decode', async () => {
+    const res = await s.get('/insecure/rs:fit:100:100/f:png/plain/local:///doc.pdf');
+    assert.equal(res.status, 422);
+    assert.match(await res.text(), /Source image type not supported/);
+  });
+
+  it('answers 422 for a JPEG XL codestream that stops after its size', async () => {
+    const res = await s.get('/insecure/rs:fit:100:100/f:png/plain/local:///codestream.jxl');
+    assert.equal(res.status, 422);
+    assert.match(await res.text(), /Invalid source image/);
   });
 
   it('passes JPEG XL through with raw, typed by its bytes, but never a PDF', async () => {
@@ -121,10 +125,11 @@ describe('formats over HTTP', () => {
     assert.ok(small.pixels.equals(smallRef.data), 'pixels differ');
   });
 
-  it('reads back what it writes: BMP and ICO results as sources', async () => {
+  it('reads back what it writes: BMP, ICO and JPEG XL results as sources', async () => {
     for (const [format, file] of [
       ['bmp', 'photo.jpg'],
       ['ico', 'logo.png'],
+      ['jxl', 'photo.jpg'],
     ] as const) {
       const data = await fetchAs(`/insecure/rs:fit:100:100/f:${format}/plain/local:///${file}`, format);
       const again = await startTestServer({ [`x.${format}`]: data });
