@@ -2,7 +2,7 @@
  * The cost of each format on the same photo, in process (no HTTP), each measurement in a child
  * process of its own so its peak RSS is its own. Output: `rs:fit:1024:1024/f:FORMAT` from the
  * JPEG photo. Input: the same photo stored as each format tinycdn decodes with its own code or
- * WebAssembly (BMP, JPEG XL) next to JPEG, each made into a 1024 px JPEG. Printed by `make bench`.
+ * WebAssembly (BMP, JPEG XL, HEIC) next to JPEG, each made into a 1024 px JPEG. Printed by `make bench`.
  *
  *   node bench/codecs.ts [--photo PATH] [--seconds S]
  */
@@ -90,6 +90,10 @@ try {
     writeFileSync(path, (await transform(original, f, 0)).data);
     inputs.push([f, path]);
   }
+  // HEIC (HEVC) only libheif's heif-enc writes here (make system-deps installs it).
+  writeFileSync(join(dir, 'photo.png'), (await transform(original, 'png', 0)).data);
+  execFileSync('heif-enc', ['-q', '80', join(dir, 'photo.png'), '-o', join(dir, 'photo.heic')]);
+  inputs.push(['heic', join(dir, 'photo.heic')]);
   console.log(`\nSource formats: the same photo stored as each → rs:fit:1024:1024 JPEG:`);
   console.log(table([head, ...inputs.map(([f, path]) => row(f, child(path, 'jpeg')))]));
 } finally {

@@ -35,6 +35,7 @@ const drawing = first(/\.svg$/i);
 const bitmap = first(/\.bmp$/i);
 const icon = first(/\.ico$/i);
 const jxl = first(/\.jxl$/i);
+const heic = first(/\.heic$/i);
 
 const examples: Array<[string, string | undefined, string]> = [
   ['fit into 300x300', photo, '/rs:fit:300:300'],
@@ -50,6 +51,7 @@ const examples: Array<[string, string | undefined, string]> = [
   ['photo as a BMP', photo, '/rs:fit:300:300/f:bmp'],
   ['photo as JPEG XL', photo, '/rs:fit:600:600/f:jxl'],
   ['JPEG XL source to WebP', jxl, '/rs:fill:300:300/f:webp'],
+  ['HEIC source to JPEG', heic, '/rs:fit:400:400/f:jpg'],
 ];
 
 await serveForever(env);

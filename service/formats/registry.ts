@@ -156,7 +156,8 @@ export const FORMATS = {
     extension: 'heic',
     otherExtensions: ['heif'],
     magic: (b) => isoBrands(b).some((br) => HEIF_BRANDS.has(br)),
-    // Read only when it holds AV1 (the bundled libvips has no HEVC decoder): see source.ts.
+    // Read by libvips when it holds AV1, else (HEVC) by libheif in WebAssembly (wasm_source.ts);
+    // not written: no permissively licensed HEVC encoder exists for this server to use.
     write: false,
     minDimension: 16,
     maxDimension: 16384,

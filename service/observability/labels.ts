@@ -31,7 +31,6 @@ export const ERROR_KINDS = [
   'unsupported_output_format',
   // processing
   'cannot_save_format',
-  'heic_not_supported',
   'invalid_image',
   'result_too_big',
   'source_frame_resolution_too_big',

@@ -5,7 +5,7 @@ import type { ProcessingConfig } from './config.ts';
 import type { OutputMeta } from './finalize.ts';
 import { encodeIco } from './ico.ts';
 import { scale } from './imath.ts';
-import { encodeJxl } from './jxl.ts';
+import { encodeJxl } from './wasm_codecs.ts';
 
 /** What the encoder needs of an image: a RawImage, or a DeferredImage decoded in the same pass. */
 export interface Encodable {

@@ -1,12 +1,12 @@
 /**
- * JPEG XL off the main thread: a small pool of worker threads (jxl_worker.ts), each running
+ * The WebAssembly codecs (JPEG XL both ways, HEIC/HEIF decoding) off the main thread: a small pool of worker threads (wasm_worker.ts), each running
  * one job at a time. The pool grows only as far as jobs run at once, which the server's queue
  * already bounds (IMGPROXY_WORKERS); idle workers do not keep the process alive. A WebAssembly
  * heap never shrinks, so a worker whose last job was large, or failed, is retired.
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import type { JxlJob, JxlReply } from './jxl_worker.ts';
+import type { CodecJob, CodecReply } from './wasm_worker.ts';
 
 /** Workers kept idle for the next job (more would only hold memory). */
 const MAX_IDLE = availableParallelism();
@@ -15,11 +15,11 @@ const RETIRE_AFTER_PIXELS = 4_000_000;
 
 const idle: Worker[] = [];
 
-type Done = JxlReply & { ok: true };
+type Done = CodecReply & { ok: true };
 
 /** Runs one job on a worker; `transfer` moves the job's buffer instead of copying it. */
-function run(job: JxlJob, transfer: ArrayBuffer): Promise<Done> {
-  const w = idle.pop() ?? new Worker(new URL('./jxl_worker.ts', import.meta.url));
+function run(job: CodecJob, transfer: ArrayBuffer): Promise<Done> {
+  const w = idle.pop() ?? new Worker(new URL('./wasm_worker.ts', import.meta.url));
   w.ref();
   return new Promise<Done>((resolve, reject) => {
     const finish = (pixels: number | undefined, settle: () => void) => {
@@ -33,7 +33,7 @@ function run(job: JxlJob, transfer: ArrayBuffer): Promise<Done> {
       } else void w.terminate();
       settle();
     };
-    const onMessage = (r: JxlReply) =>
+    const onMessage = (r: CodecReply) =>
       r.ok
         ? finish(r.width * r.height, () => resolve(r))
         : finish(undefined, () => reject(new Error(`JPEG XL: ${r.error}`)));
@@ -62,12 +62,23 @@ export async function encodeJxl(
   return Buffer.from(r.data.buffer, r.data.byteOffset, r.data.byteLength);
 }
 
+export interface Decoded {
+  rgba: Buffer;
+  width: number;
+  height: number;
+  /** Some pixel is not opaque. */
+  hasAlpha: boolean;
+}
+
 /** Decodes a JPEG XL file (its size already checked) to top-down RGBA, oriented as it is to be shown. */
-export async function decodeJxl(
-  file: Buffer,
-): Promise<{ rgba: Buffer; width: number; height: number; hasAlpha: boolean }> {
+export const decodeJxl = (file: Buffer): Promise<Decoded> => decodeWith('decode', file);
+
+/** Decodes the primary image of a HEIC/HEIF file (its size already checked), as decodeJxl. */
+export const decodeHeif = (file: Buffer): Promise<Decoded> => decodeWith('decode-heif', file);
+
+async function decodeWith(kind: 'decode' | 'decode-heif', file: Buffer): Promise<Decoded> {
   const own = new Uint8Array(file);
-  const r = await run({ kind: 'decode', file: own }, own.buffer);
+  const r = await run({ kind, file: own }, own.buffer);
   return {
     rgba: Buffer.from(r.data.buffer, r.data.byteOffset, r.data.byteLength),
     width: r.width,
