@@ -83,6 +83,13 @@ describe('HEIC sources', () => {
     assert.deepEqual([m.format, m.width, m.height], ['webp', 150, 101]);
   });
 
+  it('skip_processing passes a HEIC source through as it is', async () => {
+    const res = await s.get('/insecure/skp:heic/rs:fit:50:50/plain/local:///photo.heic');
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('content-type'), 'image/heic');
+    assert.ok((await bytes(res)).equals(await readFile(join(s.root, 'photo.heic'))));
+  });
+
   it('answers 422 for a truncated HEIC', async () => {
     const res = await s.get('/insecure/f:png/plain/local:///cut.heic');
     assert.equal(res.status, 422);

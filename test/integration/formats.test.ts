@@ -62,6 +62,23 @@ describe('formats over HTTP', () => {
     assert.equal((await s.get('/insecure/raw:1/plain/local:///doc.pdf')).status, 422);
   });
 
+  it('IMGPROXY_PREFERRED_FORMATS may name the new formats; the Accept header never picks them', async () => {
+    const bmp = await fetchAs('/insecure/rs:fit:50:50/f:bmp/plain/local:///small.jpg', 'bmp');
+    const other = await startTestServer(
+      { 'x.bmp': bmp },
+      { IMGPROXY_PREFERRED_FORMATS: 'jxl,ico', IMGPROXY_AUTO_WEBP: 'true' },
+    );
+    try {
+      const accept = { accept: 'image/jxl,image/bmp,image/x-icon,*/*' };
+      const fromBmp = await other.get('/insecure/plain/local:///x.bmp', accept);
+      assert.equal(fromBmp.headers.get('content-type'), 'image/jxl', 'the first preferred format');
+      const webp = await other.get('/insecure/plain/local:///x.bmp', { accept: 'image/webp' });
+      assert.equal(webp.headers.get('content-type'), 'image/webp');
+    } finally {
+      await other.close();
+    }
+  });
+
   it('answers 404 for a format nobody knows', async () => {
     assert.equal((await s.get('/insecure/f:exe/plain/local:///small.jpg')).status, 404);
   });
