@@ -213,6 +213,17 @@ describe('formats over HTTP', () => {
     assert.ok(def.equals(q77), 'the default is quality 77');
   });
 
+  it('runs JPEG XL encodes side by side, each answer whole', async () => {
+    const sizes = [120, 160, 200, 240, 280, 320];
+    const answers = await Promise.all(
+      sizes.map((w) => fetchAs(`/insecure/rs:fit:${w}:${w}/f:jxl/plain/local:///photo.jpg`, 'jxl')),
+    );
+    for (const [i, jxl] of answers.entries()) {
+      const d = await djxlDecode(jxl);
+      assert.equal(Math.max(d.width, d.height), sizes[i]);
+    }
+  });
+
   it('encodes JPEG XL off the main thread: the event loop keeps turning', async () => {
     let worst = 0;
     let last = performance.now();
