@@ -38,10 +38,11 @@ exporter:
 emulators:
 	bash test/fixtures/go-emulators.sh >/dev/null
 
-## system-deps: Debian programs the tests and the benchmark run for real: nginx, wrk, and what
+## system-deps: Debian programs the tests and the benchmark run for real: nginx, wrk, netpbm and
+## libjxl/libheif tools (independent decoders and encoders for BMP/ICO/JPEG XL/HEIC), and what
 ## the pod runner (test/pod) needs to give a pod its own network namespace and users.
 system-deps:
-	bash test/fixtures/apt.sh nginx=nginx wrk=wrk ip=iproute2 setpriv=util-linux unshare=util-linux nsenter=util-linux promtool=prometheus prometheus=prometheus
+	bash test/fixtures/apt.sh nginx=nginx wrk=wrk bmptopnm=netpbm djxl=libjxl-tools heif-enc=libheif-examples ip=iproute2 setpriv=util-linux unshare=util-linux nsenter=util-linux promtool=prometheus prometheus=prometheus
 
 ## run: start the server on 127.0.0.1:8080 over the bundled sample images, printing example URLs.
 run: deps
@@ -107,6 +108,7 @@ e2e: deps photos system-deps
 ## bench: throughput and memory figures, measured side by side in one run (not a test).
 bench: deps photos system-deps emulators
 	node bench/run.ts
+	node bench/codecs.ts
 
 format: deps
 	biome check --write .

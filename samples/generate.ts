@@ -3,9 +3,14 @@
  * Everything is drawn here: no third-party image, no text (so no font), the same output on
  * every run with the same sharp. Run: `node samples/generate.ts`.
  */
-import { writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
+import { encodeBmp } from '../service/processing/bmp.ts';
+import { encodeIco } from '../service/processing/ico.ts';
+import { encodeJxl } from '../service/processing/wasm_codecs.ts';
 
 const OUT = import.meta.dirname;
 
@@ -160,5 +165,34 @@ total += write(
     .withMetadata({ orientation: 6 })
     .toBuffer(),
 );
+
+// BMP and ICO (libvips as bundled writes neither): the badge small, with its transparency.
+const rgba = await render(logo).resize(128, 128).ensureAlpha().raw().toBuffer();
+const bgra = await sharp(rgba, { raw: { width: 128, height: 128, channels: 4 } })
+  .recomb([
+    [0, 0, 1],
+    [0, 1, 0],
+    [1, 0, 0],
+  ])
+  .raw()
+  .toBuffer();
+total += write('badge.bmp', encodeBmp(bgra, 128, 128, 4));
+total += write('favicon.ico', encodeIco(await render(logo).resize(64, 64).png().toBuffer(), 64, 64));
+
+// JPEG XL (sharp's libvips has no libjxl): the landscape at half size, by tinycdn's own encoder.
+const half = await render(landscapeSvg()).resize(960, 540).ensureAlpha().raw().toBuffer();
+total += write('landscape.jxl', await encodeJxl(half, 960, 540, { quality: 80, effort: 7 }));
+
+// HEIC (HEVC): only libheif's heif-enc with x265 writes it here (Debian's libheif-examples).
+const tmp = mkdtempSync(join(tmpdir(), 'tinycdn-samples-'));
+try {
+  await render(landscapeSvg()).resize(960, 540).png().toFile(join(tmp, 'in.png'));
+  execFileSync('heif-enc', ['-q', '60', join(tmp, 'in.png'), '-o', join(tmp, 'out.heic')]);
+  total += write('landscape.heic', readFileSync(join(tmp, 'out.heic')));
+} catch (err) {
+  console.log(`landscape.heic       skipped: heif-enc failed (${(err as Error).message.split('\n')[0]})`);
+} finally {
+  rmSync(tmp, { recursive: true, force: true });
+}
 
 console.log(`${'total'.padEnd(20)} ${(total / 1024).toFixed(1).padStart(7)} KB`);

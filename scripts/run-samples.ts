@@ -32,6 +32,10 @@ const photo = first(/\.jpe?g$/i);
 const logo = first(/\.png$/i);
 const animation = first(/\.gif$/i);
 const drawing = first(/\.svg$/i);
+const bitmap = first(/\.bmp$/i);
+const icon = first(/\.ico$/i);
+const jxl = first(/\.jxl$/i);
+const heic = first(/\.heic$/i);
 
 const examples: Array<[string, string | undefined, string]> = [
   ['fit into 300x300', photo, '/rs:fit:300:300'],
@@ -41,6 +45,13 @@ const examples: Array<[string, string | undefined, string]> = [
   ['animated GIF resized, kept animated', animation, '/rs:fit:150:150'],
   ['SVG passed through, sanitized', drawing, '/rs:fit:200:200'],
   ['SVG rasterised to PNG', drawing, '/rs:fit:200:200/f:png'],
+  ['BMP source to WebP', bitmap, '/rs:fit:200:200/f:webp'],
+  ['ICO source to PNG, enlarged', icon, '/rs:fit:256:256:1/f:png'],
+  ['photo as an ICO (fits 256x256)', photo, '/rs:fill:64:64/f:ico'],
+  ['photo as a BMP', photo, '/rs:fit:300:300/f:bmp'],
+  ['photo as JPEG XL', photo, '/rs:fit:600:600/f:jxl'],
+  ['JPEG XL source to WebP', jxl, '/rs:fill:300:300/f:webp'],
+  ['HEIC source to JPEG', heic, '/rs:fit:400:400/f:jpg'],
 ];
 
 await serveForever(env);

@@ -24,6 +24,7 @@
  * Proven with the real pod run as local processes (test/pod/) and measured in bench/cache.ts;
  * every configuration the builder renders passes `nginx -t` (nginx.test.ts).
  */
+import { mimeType, type NegotiatedFormat } from '../../service/formats/registry.ts';
 import type { ImageProxy, ImageProxySpec } from '../api/v1alpha1.ts';
 import { serviceTimeouts } from './env.ts';
 import { APP_PORT, HTTP_PORT, NGINX_STATUS_PATH, NGINX_STATUS_PORT, PATHS } from './meta.ts';
@@ -38,10 +39,7 @@ export function upstreamTimeoutSeconds(spec: ImageProxySpec): number {
 }
 
 /** Which image formats the service picks by Accept, so the cache key must carry the client's variant. */
-export interface Negotiation {
-  webp: boolean;
-  avif: boolean;
-}
+export type Negotiation = Record<NegotiatedFormat, boolean>;
 
 export function negotiation(spec: ImageProxySpec): Negotiation {
   const f = spec.formats;
@@ -297,13 +295,17 @@ function extraHealthPath(spec: ImageProxySpec): string[] {
  * AVIF-only client is "other".
  */
 function acceptMaps(neg: Negotiation): string {
-  const accepts = (fmt: 'webp' | 'avif') => `
+  // The MIME type comes from the service's format registry (regex-escaped: `+` in e.g. svg+xml).
+  const accepts = (fmt: keyof Negotiation) => {
+    const mime = mimeType(fmt).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    return `
     map $http_accept $tinycdn_accepts_${fmt} {
         default 0;
-        "~*(^|,)\\s*image/${fmt}\\s*;[^,]*q=[-+]?0*(\\.0*)?\\s*(;|,|$)" 0;
-        "~*(^|,)\\s*image/${fmt}\\s*(;|,|$)" 1;
+        "~*(^|,)\\s*${mime}\\s*;[^,]*q=[-+]?0*(\\.0*)?\\s*(;|,|$)" 0;
+        "~*(^|,)\\s*${mime}\\s*(;|,|$)" 1;
     }
 `;
+  };
   let variant: string;
   if (neg.avif && neg.webp) {
     variant = `

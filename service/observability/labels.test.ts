@@ -41,7 +41,8 @@ describe('metric labels', () => {
     ['unknown error kind', errorLabel('http://evil.example/x'), 'other'],
     ['format', formatLabel('webp'), 'webp'],
     ['pass-through format', formatLabel('ico'), 'ico'],
-    ['unknown format', formatLabel('jxl'), 'other'],
+    ['pass-through format the server cannot decode', formatLabel('jxl'), 'jxl'],
+    ['unknown format', formatLabel('jp2'), 'other'],
     ['prototype key is not a format', formatLabel('constructor'), 'other'],
     ['status', statusLabel(304), '304'],
     ['nginx client-closed status', statusLabel(499), '499'],
@@ -52,7 +53,7 @@ describe('metric labels', () => {
     it(`${name}: ${expected}`, () => assert.equal(got, expected));
   }
 
-  it('FORMATS holds the ten formats a result can have', () => {
+  it('FORMATS holds the formats a result can have (every known one, passed through or written)', () => {
     assert.deepEqual([...FORMATS].sort(), [
       'avif',
       'bmp',
@@ -60,6 +61,8 @@ describe('metric labels', () => {
       'heic',
       'ico',
       'jpeg',
+      'jxl',
+      'pdf',
       'png',
       'svg',
       'tiff',

@@ -1,4 +1,4 @@
-import type { ImageFormat } from '../url/options.ts';
+import { IMAGE_FORMATS, type ImageFormat } from '../formats/registry.ts';
 
 /**
  * Label values of the service metrics, each from a closed set, so no request can create a
@@ -32,7 +32,6 @@ export const ERROR_KINDS = [
   'unsupported_output_format',
   // processing
   'cannot_save_format',
-  'heic_not_supported',
   'invalid_image',
   'result_too_big',
   'source_frame_resolution_too_big',
@@ -59,23 +58,9 @@ export const ERROR_KINDS = [
   'source_unreachable',
 ] as const;
 
-/**
- * Formats a result can have: every output format, and the source formats passed through.
- * A record, so that tsc fails when ImageFormat gains a member this list lacks.
- */
-const FORMAT_SET: Record<ImageFormat, true> = {
-  jpeg: true,
-  png: true,
-  webp: true,
-  avif: true,
-  gif: true,
-  tiff: true,
-  svg: true,
-  heic: true,
-  bmp: true,
-  ico: true,
-};
-export const FORMATS = Object.keys(FORMAT_SET) as ImageFormat[];
+/** Formats a result can have: every output format, and the source formats passed through (all known formats). */
+export const FORMATS: readonly ImageFormat[] = IMAGE_FORMATS;
+const FORMAT_SET: ReadonlySet<string> = new Set(FORMATS);
 
 /** The timed phases of an image request (N_request_span_duration_seconds{span}). */
 export const SPANS = ['queue', 'download', 'processing', 'encode'] as const;
@@ -84,7 +69,7 @@ export type SpanName = (typeof SPANS)[number];
 const errorKinds: ReadonlySet<string> = new Set(ERROR_KINDS);
 
 export const errorLabel = (kind: string): string => (errorKinds.has(kind) ? kind : 'other');
-export const formatLabel = (format: string): string => (Object.hasOwn(FORMAT_SET, format) ? format : 'other');
+export const formatLabel = (format: string): string => (FORMAT_SET.has(format) ? format : 'other');
 
 /** HTTP status as a label: a 3-digit code in 100-599 (the set is bounded by that range). */
 export const statusLabel = (status: number): string =>

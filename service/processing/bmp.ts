@@ -198,3 +198,47 @@ function dropAlpha(rgba: Buffer): Buffer {
   }
   return rgb;
 }
+
+const FILE_HEADER = 14;
+const INFO_HEADER = 40;
+/** BITMAPV4HEADER: the smallest header that declares an alpha mask. */
+const V4_HEADER = 108;
+/** sRGB, as the V4 header's colour space field spells it. */
+const LCS_SRGB = 0x73524742;
+
+/**
+ * Writes a BMP from top-down BGR or BGRA pixels: 24-bit BI_RGB without alpha, 32-bit
+ * BI_BITFIELDS with a V4 header (which declares the alpha mask) with it. Rows are stored
+ * bottom-up, each padded to 4 bytes, as every BMP reader expects.
+ */
+export function encodeBmp(bgr: Buffer, width: number, height: number, channels: 3 | 4): Buffer {
+  const header = channels === 4 ? V4_HEADER : INFO_HEADER;
+  const rowBytes = width * channels;
+  const stride = Math.ceil(rowBytes / 4) * 4;
+  const offset = FILE_HEADER + header;
+  const out = Buffer.alloc(offset + stride * height);
+  out.write('BM', 0, 'latin1');
+  out.writeUInt32LE(out.length, 2);
+  out.writeUInt32LE(offset, 10);
+  out.writeUInt32LE(header, 14);
+  out.writeInt32LE(width, 18);
+  out.writeInt32LE(height, 22); // positive: bottom-up
+  out.writeUInt16LE(1, 26); // planes
+  out.writeUInt16LE(channels * 8, 28);
+  out.writeUInt32LE(channels === 4 ? BI_BITFIELDS : BI_RGB, 30);
+  out.writeUInt32LE(stride * height, 34);
+  out.writeInt32LE(2835, 38); // 72 dpi, in pixels per metre
+  out.writeInt32LE(2835, 42);
+  if (channels === 4) {
+    out.writeUInt32LE(0x00ff0000, 54); // red
+    out.writeUInt32LE(0x0000ff00, 58); // green
+    out.writeUInt32LE(0x000000ff, 62); // blue
+    out.writeUInt32LE(0xff000000, 66); // alpha
+    out.writeUInt32LE(LCS_SRGB, 70);
+  }
+  for (let y = 0; y < height; y++) {
+    const src = y * rowBytes;
+    bgr.copy(out, offset + (height - 1 - y) * stride, src, src + rowBytes);
+  }
+  return out;
+}

@@ -1,6 +1,11 @@
+import {
+  NEGOTIATED_FORMATS,
+  type NegotiatedFormat,
+  supportsAlpha,
+  supportsAnimation,
+} from '../formats/registry.ts';
 import type { ImageFormat, OutputFormat } from '../url/options.ts';
 import type { ProcessingConfig } from './config.ts';
-import { supportsAlpha, supportsAnimation } from './formats.ts';
 
 /** What the format choice depends on besides the configuration. */
 export interface FormatInputs {
@@ -13,7 +18,7 @@ export interface FormatInputs {
   /** The result may keep transparency (alpha in the source, or extend/padding, and no background). */
   expectTransparency: boolean;
   /** What the Accept header allows. */
-  accepts: { webp: boolean; avif: boolean };
+  accepts: Record<NegotiatedFormat, boolean>;
 }
 
 type FormatConfig = Pick<
@@ -25,15 +30,17 @@ type FormatConfig = Pick<
  * imgproxy's choice of the result format: an asked-for format wins unless WebP/AVIF is
  * enforced and accepted; without one, AVIF then WebP when allowed and accepted (no AVIF for
  * animations), then the source format when it is a preferred one, then the first preferred
- * format that can hold the result (animation, transparency).
+ * format that can hold the result (animation, transparency). Formats that are not negotiated
+ * (HEIC, JPEG XL...) are only ever the result when asked for, preferred or the source's, as in imgproxy.
  */
 export function chooseFormat(cfg: FormatConfig, inp: FormatInputs): OutputFormat {
   const { accepts, animated } = inp;
   const preferAvif = (cfg.autoAvif || cfg.enforceAvif) && accepts.avif;
   const preferWebp = (cfg.autoWebp || cfg.enforceWebp) && accepts.webp;
+  const avifFits = !animated || supportsAnimation('avif');
 
   if (inp.requested === undefined) {
-    if (preferAvif && !animated) return 'avif';
+    if (preferAvif && avifFits) return 'avif';
     if (preferWebp) return 'webp';
     const src = inp.source;
     if ((cfg.preferredFormats as ImageFormat[]).includes(src)) return src as OutputFormat;
@@ -42,7 +49,7 @@ export function chooseFormat(cfg: FormatConfig, inp: FormatInputs): OutputFormat
     );
     return fit ?? cfg.preferredFormats[0] ?? 'jpeg';
   }
-  if (cfg.enforceAvif && accepts.avif && !animated) return 'avif';
+  if (cfg.enforceAvif && accepts.avif && avifFits) return 'avif';
   if (cfg.enforceWebp && accepts.webp) return 'webp';
   return inp.requested;
 }
@@ -53,11 +60,12 @@ export function chooseFormatForRequest(
   inp: FormatInputs,
 ): { format: OutputFormat; variesByAccept: boolean } {
   const format = chooseFormat(cfg, inp);
+  // Every combination of the negotiated formats (one bit each).
   let variesByAccept = false;
-  for (const webp of [false, true]) {
-    for (const avif of [false, true]) {
-      if (chooseFormat(cfg, { ...inp, accepts: { webp, avif } }) !== format) variesByAccept = true;
-    }
+  for (let bits = 0; bits < 1 << NEGOTIATED_FORMATS.length; bits++) {
+    const accepts = Object.fromEntries(NEGOTIATED_FORMATS.map((f, i) => [f, (bits & (1 << i)) !== 0]));
+    if (chooseFormat(cfg, { ...inp, accepts: accepts as FormatInputs['accepts'] }) !== format)
+      variesByAccept = true;
   }
   return { format, variesByAccept };
 }

@@ -32,6 +32,7 @@ test('reads every variable', () => {
     IMGPROXY_PNG_QUANTIZE: 'true',
     IMGPROXY_PNG_QUANTIZATION_COLORS: '16',
     IMGPROXY_AVIF_SPEED: '3',
+    IMGPROXY_JXL_EFFORT: '7',
     IMGPROXY_WEBP_EFFORT: '6',
     IMGPROXY_WEBP_PRESET: 'photo',
   });
@@ -53,6 +54,7 @@ test('reads every variable', () => {
     pngQuantize: true,
     pngQuantizationColors: 16,
     avifSpeed: 3,
+    jxlEffort: 7,
     webpEffort: 6,
     webpPreset: 'photo',
   });
@@ -68,7 +70,7 @@ test('the deprecated detection names still work', () => {
 });
 
 test('preferred formats that cannot be written are dropped', () => {
-  assert.deepEqual(loadProcessingConfig({ IMGPROXY_PREFERRED_FORMATS: 'svg,png,bmp' }).preferredFormats, [
+  assert.deepEqual(loadProcessingConfig({ IMGPROXY_PREFERRED_FORMATS: 'svg,png,heic' }).preferredFormats, [
     'png',
   ]);
 });

@@ -4,8 +4,8 @@
  * not here: the URL parser resolves them into ProcessingOptions.
  */
 import { type Env, EnvReader } from '../env.ts';
-import type { ImageFormat, OutputFormat } from '../url/options.ts';
-import { canSave, OUTPUT_FORMATS } from './formats.ts';
+import { canSave, formatByName, SAVE_FORMATS, type SaveFormat } from '../formats/registry.ts';
+import type { ImageFormat } from '../url/options.ts';
 
 export const WEBP_PRESETS = ['default', 'photo', 'picture', 'drawing', 'icon', 'text'] as const;
 export type WebpPreset = (typeof WEBP_PRESETS)[number];
@@ -20,7 +20,7 @@ export interface ProcessingConfig {
   /** IMGPROXY_ENFORCE_AVIF: as enforceWebp, for AVIF. */
   enforceAvif: boolean;
   /** IMGPROXY_PREFERRED_FORMATS: result formats when the source format is not one of them, in order. */
-  preferredFormats: OutputFormat[];
+  preferredFormats: SaveFormat[];
   /** IMGPROXY_SKIP_PROCESSING_FORMATS: source formats passed through untouched. */
   skipProcessingFormats: ImageFormat[];
   /** IMGPROXY_WATERMARK_DATA, base64-decoded; undefined = none (then IMGPROXY_WATERMARK_PATH may give one). */
@@ -45,6 +45,8 @@ export interface ProcessingConfig {
   pngQuantizationColors: number;
   /** IMGPROXY_AVIF_SPEED: 0 (slowest, smallest) .. 9 (fastest). */
   avifSpeed: number;
+  /** IMGPROXY_JXL_EFFORT: 1 (fastest) .. 9 (smallest). */
+  jxlEffort: number;
   /** IMGPROXY_WEBP_EFFORT: 1 (fastest) .. 6 (smallest). */
   webpEffort: number;
   /** IMGPROXY_WEBP_PRESET */
@@ -69,45 +71,28 @@ export const defaultProcessingConfig = (): ProcessingConfig => ({
   pngQuantize: false,
   pngQuantizationColors: 256,
   avifSpeed: 8,
+  jxlEffort: 4,
   webpEffort: 4,
   webpPreset: 'default',
 });
 
-const IMAGE_FORMAT_NAMES: Record<string, ImageFormat> = {
-  jpeg: 'jpeg',
-  jpg: 'jpeg',
-  png: 'png',
-  webp: 'webp',
-  avif: 'avif',
-  gif: 'gif',
-  tiff: 'tiff',
-  tif: 'tiff',
-  svg: 'svg',
-  heic: 'heic',
-  heif: 'heic',
-  bmp: 'bmp',
-  ico: 'ico',
-};
-
 function imageFormats(r: EnvReader, name: string, def: ImageFormat[]): ImageFormat[] {
   const out: ImageFormat[] = [];
   for (const v of r.list(name, def)) {
-    const f = IMAGE_FORMAT_NAMES[v.toLowerCase()];
+    const f = formatByName(v);
     if (f === undefined) r.problem(name, `unknown image format ${JSON.stringify(v)}`);
     else if (!out.includes(f)) out.push(f);
   }
   return out;
 }
 
-function preferredFormats(r: EnvReader): OutputFormat[] {
+function preferredFormats(r: EnvReader): SaveFormat[] {
   const name = 'IMGPROXY_PREFERRED_FORMATS';
   const all = imageFormats(r, name, defaultProcessingConfig().preferredFormats);
   // Like imgproxy, formats this server cannot write are dropped from the list.
-  const saveable = all.filter(
-    (f): f is OutputFormat => (OUTPUT_FORMATS as string[]).includes(f) && canSave(f as OutputFormat),
-  );
+  const saveable = all.filter((f): f is SaveFormat => canSave(f));
   if (saveable.length === 0) {
-    r.problem(name, 'no format in the list can be written (use jpeg, png, gif, webp, avif or tiff)');
+    r.problem(name, `no format in the list can be written (use ${SAVE_FORMATS.join(', ')})`);
     return defaultProcessingConfig().preferredFormats;
   }
   return saveable;
@@ -159,6 +144,7 @@ export function loadProcessingConfig(env: Env): ProcessingConfig {
       max: 256,
     }),
     avifSpeed: r.int('IMGPROXY_AVIF_SPEED', d.avifSpeed, { min: 0, max: 9 }),
+    jxlEffort: r.int('IMGPROXY_JXL_EFFORT', d.jxlEffort, { min: 1, max: 9 }),
     webpEffort: r.int('IMGPROXY_WEBP_EFFORT', d.webpEffort, { min: 1, max: 6 }),
     webpPreset: r.oneOf('IMGPROXY_WEBP_PRESET', d.webpPreset, WEBP_PRESETS),
   };

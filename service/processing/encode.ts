@@ -1,8 +1,11 @@
-import type { Sharp } from 'sharp';
+import sharp, { type Matrix3x3, type Sharp } from 'sharp';
+import type { SaveFormat } from '../formats/registry.ts';
+import { encodeBmp } from './bmp.ts';
 import type { ProcessingConfig } from './config.ts';
 import type { OutputMeta } from './finalize.ts';
-import type { SaveFormat } from './formats.ts';
+import { encodeIco } from './ico.ts';
 import { scale } from './imath.ts';
+import { encodeJxl } from './wasm_codecs.ts';
 
 /** What the encoder needs of an image: a RawImage, or a DeferredImage decoded in the same pass. */
 export interface Encodable {
@@ -58,12 +61,61 @@ export async function encode(e: EncodeInput): Promise<Buffer> {
     case 'tiff':
       p = p.tiff({ quality, compression: e.img.hasAlpha ? 'lzw' : 'jpeg' });
       break;
+    case 'bmp':
+      return mapped(e, toBmp(p));
+    case 'ico':
+      return mapped(e, toIco(p));
+    case 'jxl':
+      return mapped(e, toJxl(p, quality, cfg.jxlEffort));
   }
+  return mapped(e, p.toBuffer());
+}
+
+async function mapped(e: EncodeInput, out: Promise<Buffer>): Promise<Buffer> {
   try {
-    return await p.toBuffer();
+    return await out;
   } catch (err) {
     throw e.img.mapError ? e.img.mapError(err) : err;
   }
+}
+
+/** Swaps the red and blue channels (alpha, if any, is kept): BMP stores BGR(A). */
+const RGB_TO_BGR: Matrix3x3 = [
+  [0, 0, 1],
+  [0, 1, 0],
+  [1, 0, 0],
+];
+
+/**
+ * BMP (libvips as bundled has no BMP saver): sRGB pixels, red and blue swapped by libvips off
+ * the main thread, then rows laid out by bmp.ts. Two passes, since the pipeline's own
+ * colourspace conversion happens last and a grey source would reach the swap with one band.
+ */
+async function toBmp(p: Sharp): Promise<Buffer> {
+  const rgb = await p.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+  const { width, height, channels } = rgb.info;
+  if (channels !== 3 && channels !== 4) throw new Error(`BMP from ${channels} channels`);
+  const bgr = await sharp(rgb.data, { raw: { width, height, channels } }).recomb(RGB_TO_BGR).raw().toBuffer();
+  return encodeBmp(bgr, width, height, channels);
+}
+
+/** JPEG XL (sharp's prebuilt libvips has no libjxl): RGBA pixels to libjxl in a worker thread. */
+async function toJxl(p: Sharp, quality: number, effort: number): Promise<Buffer> {
+  const px = await p.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+  const { width, height, channels } = px.info;
+  const rgba =
+    channels === 4
+      ? px.data
+      : await sharp(px.data, { raw: { width, height, channels } }).ensureAlpha(1).raw().toBuffer();
+  return encodeJxl(rgba, width, height, { quality, effort });
+}
+
+/** ICO (no libvips saver either): one PNG entry, as imgproxy writes; fix_size kept it within 256x256. */
+async function toIco(p: Sharp): Promise<Buffer> {
+  const png = await p
+    .png({ adaptiveFiltering: true, compressionLevel: 6 })
+    .toBuffer({ resolveWithObject: true });
+  return encodeIco(png.data, png.info.width, png.info.height);
 }
 
 /**

@@ -54,15 +54,6 @@ export const resultTooBig = (width: number, height: number, maxDimension: number
     { publicMessage: 'Result image dimensions are too big' },
   );
 
-/** HEIC needs an HEVC decoder, which the prebuilt libvips in sharp does not include. */
-export const heicUnsupported = () =>
-  new HttpError(
-    'heic_not_supported',
-    422,
-    'Source image is HEIC (HEVC); the libvips bundled with sharp decodes AVIF but not HEVC',
-    { publicMessage: 'HEIC source images are not supported; use AVIF, JPEG, PNG or WebP' },
-  );
-
 /** A format this server cannot write (svg is only passed through, never encoded). */
 export const cannotSaveFormat = (format: string) =>
   new HttpError('cannot_save_format', 422, `Can't save ${format}: the format can only be passed through`, {

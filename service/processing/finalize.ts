@@ -1,6 +1,6 @@
+import { supportsColourProfile } from '../formats/registry.ts';
 import type { OutputFormat, ProcessingOptions } from '../url/options.ts';
 import { COPYRIGHT_TAGS, readExifText } from './exif.ts';
-import { supportsColourProfile } from './formats.ts';
 import { iccProfilePath, isRgbProfile } from './icc.ts';
 import type { SourceHeader } from './source.ts';
 

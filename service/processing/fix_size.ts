@@ -1,17 +1,27 @@
+import { formatSpec } from '../formats/registry.ts';
 import type { PipelineContext } from './context.ts';
 import { round } from './imath.ts';
 
-/** Largest side each encoder accepts. */
-const MAX_DIMENSION: Partial<Record<string, number>> = { webp: 16383, avif: 16384, gif: 65535 };
-
-/** Scales the result down to what the output format can hold (WebP and AVIF have small limits). */
+/**
+ * Scales the result down to what the output format can hold: a largest side (WebP and AVIF
+ * have small limits) and, for encoders whose memory grows with the area (JPEG XL in
+ * WebAssembly), a largest pixel count.
+ */
 export async function fixSize(ctx: PipelineContext): Promise<void> {
-  const max = MAX_DIMENSION[ctx.format];
+  const { maxDimension: max, maxPixels } = formatSpec(ctx.format);
   const img = ctx.img;
-  if (max === undefined || Math.max(img.width, img.height) <= max) return;
-  const s = max / Math.max(img.width, img.height);
-  ctx.img = await img.resize(
-    Math.max(1, Math.min(max, round(img.width * s))),
-    Math.max(1, Math.min(max, round(img.height * s))),
-  );
+  let width = img.width;
+  let height = img.height;
+  if (max !== undefined && Math.max(width, height) > max) {
+    const s = max / Math.max(width, height);
+    width = Math.max(1, Math.min(max, round(width * s)));
+    height = Math.max(1, Math.min(max, round(height * s)));
+  }
+  if (maxPixels !== undefined && width * height > maxPixels) {
+    const s = Math.sqrt(maxPixels / (width * height));
+    width = Math.max(1, Math.floor(width * s));
+    height = Math.max(1, Math.floor(height * s));
+  }
+  if (width === img.width && height === img.height) return;
+  ctx.img = await img.resize(width, height);
 }

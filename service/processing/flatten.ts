@@ -1,5 +1,5 @@
+import { supportsAlpha } from '../formats/registry.ts';
 import type { PipelineContext } from './context.ts';
-import { supportsAlpha } from './formats.ts';
 
 const WHITE = { r: 255, g: 255, b: 255 };
 

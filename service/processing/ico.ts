@@ -32,3 +32,21 @@ export function largestIcoEntry(buf: Buffer): IcoEntry {
   if (data.subarray(0, 8).equals(PNG_SIGNATURE)) return { kind: 'png', data };
   return { kind: 'dib', data, header: readDibHeader(data, 0, undefined, true) };
 }
+
+/** Largest side an ICO entry can declare (a 0 byte in the directory means 256). */
+export const ICO_MAX_SIDE = 256;
+
+/** An ICO holding one PNG image (Vista and later; what imgproxy writes too). */
+export function encodeIco(pngData: Buffer, width: number, height: number): Buffer {
+  if (width > ICO_MAX_SIDE || height > ICO_MAX_SIDE) throw new Error(`ICO entry of ${width}x${height}`);
+  const head = Buffer.alloc(6 + 16);
+  head.writeUInt16LE(1, 2); // type: icon
+  head.writeUInt16LE(1, 4); // one image
+  head[6] = width % ICO_MAX_SIDE;
+  head[7] = height % ICO_MAX_SIDE;
+  head.writeUInt16LE(1, 10); // colour planes
+  head.writeUInt16LE(32, 12); // bits per pixel
+  head.writeUInt32LE(pngData.length, 14);
+  head.writeUInt32LE(head.length, 18);
+  return Buffer.concat([head, pngData]);
+}

@@ -1,8 +1,8 @@
 import sharp from 'sharp';
+import { canPassRaw, mimeType } from '../formats/registry.ts';
 import type { ImageFormat, ProcessingOptions } from '../url/options.ts';
 import type { ProcessingConfig } from './config.ts';
 import { invalidImage, unsupportedImageType } from './errors.ts';
-import { MIME_TYPES } from './formats.ts';
 import { checkDimensions } from './limits.ts';
 import { openSource, SVG_MAX_SIDE } from './source.ts';
 import { sanitizeSvg } from './svg_sanitize.ts';
@@ -11,7 +11,7 @@ import type { ProcessResult } from './types.ts';
 const result = (data: Buffer, format: ImageFormat, width: number, height: number): ProcessResult => ({
   data,
   format,
-  contentType: MIME_TYPES[format],
+  contentType: mimeType(format),
   width,
   height,
   variesByAccept: false,
@@ -24,7 +24,7 @@ const result = (data: Buffer, format: ImageFormat, width: number, height: number
  * are no known image are refused: an image CDN should not serve arbitrary content.
  */
 export function rawPassthrough(data: Buffer, format: ImageFormat | undefined): ProcessResult {
-  if (format === undefined) throw unsupportedImageType();
+  if (format === undefined || !canPassRaw(format)) throw unsupportedImageType();
   return result(data, format, 0, 0);
 }
 

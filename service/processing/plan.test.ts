@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { formatSpec } from '../formats/registry.ts';
 import { defaultGravity, defaultProcessingOptions, type ProcessingOptions } from '../url/options.ts';
 import { defaultProcessingConfig } from './config.ts';
 import { planResultSize, type SourceShape } from './plan.ts';
@@ -263,5 +264,17 @@ describe('planResultSize', () => {
   test('fixSize shrinks a WebP result to 16383 px', async () => {
     const got = await planResultSize(png(40000, 1000), po({}), defaultProcessingConfig(), 'webp');
     assert.deepEqual([got.width, got.height], [16383, 410]);
+  });
+
+  test('fixSize keeps a JPEG XL result within its pixel budget, aspect kept', async () => {
+    const max = formatSpec('jxl').maxPixels ?? 0;
+    const got = await planResultSize(png(4000, 3000), po({}), defaultProcessingConfig(), 'jxl');
+    assert.ok(
+      got.width * got.height <= max && got.width * got.height > max * 0.999,
+      `${got.width}x${got.height}`,
+    );
+    assert.ok(Math.abs(got.width / got.height - 4 / 3) < 0.001);
+    const small = await planResultSize(png(3840, 2160), po({}), defaultProcessingConfig(), 'jxl');
+    assert.deepEqual([small.width, small.height], [3840, 2160]);
   });
 });

@@ -1,3 +1,11 @@
+import {
+  canRead,
+  canSave,
+  detectImageFormat,
+  mimeType,
+  type SaveFormat,
+  supportsAnimation,
+} from '../formats/registry.ts';
 import type { ProcessingOptions } from '../url/options.ts';
 import { frameDelays, transformFrames } from './animation.ts';
 import { chooseFormatForRequest } from './choose_format.ts';
@@ -5,7 +13,6 @@ import type { ProcessingConfig } from './config.ts';
 import { newContext } from './context.ts';
 import { DeferredImage } from './deferred_image.ts';
 import { cannotSaveFormat, resultTooBig, unsupportedImageType } from './errors.ts';
-import { canSave, detectImageFormat, MIME_TYPES, type SaveFormat, supportsAnimation } from './formats.ts';
 import { checkDimensions } from './limits.ts';
 import { keepsSvg, rawPassthrough, skipProcessing, svgPassthrough } from './passthrough.ts';
 import { mainPipeline, runPipeline } from './pipeline.ts';
@@ -50,6 +57,7 @@ async function processImage(
     return skipProcessing(data, srcFormat, po);
   }
   if (po.format !== undefined && !canSave(po.format)) throw cannotSaveFormat(po.format);
+  if (!canRead(srcFormat)) throw unsupportedImageType();
 
   const src = await openSource(data, srcFormat, po);
   const h = src.header;
@@ -116,7 +124,7 @@ async function processImage(
   return {
     data: saved.data,
     format: saved.format,
-    contentType: MIME_TYPES[saved.format],
+    contentType: mimeType(saved.format),
     width,
     height,
     variesByAccept,

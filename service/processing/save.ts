@@ -1,9 +1,9 @@
+import { formatSpec, type SaveFormat, supportsQuality } from '../formats/registry.ts';
 import type { ProcessingOptions } from '../url/options.ts';
 import type { ProcessingConfig } from './config.ts';
 import { DeferredImage } from './deferred_image.ts';
 import { type EncodeInput, encode, encodeToFit } from './encode.ts';
 import { outputMeta } from './finalize.ts';
-import { type SaveFormat, supportsQuality } from './formats.ts';
 import type { RawImage } from './raw_image.ts';
 import type { SourceHeader } from './source.ts';
 import type { EncodeTiming } from './types.ts';
@@ -12,7 +12,8 @@ import type { EncodeTiming } from './types.ts';
 const DEFAULT_QUALITY = 80;
 
 /**
- * imgproxy's saveImage: AVIF needs 16x16 pixels (smaller results become PNG or JPEG), the
+ * imgproxy's saveImage: AVIF needs 16x16 pixels, as any format with a minimum size in the
+ * registry (smaller results become PNG or JPEG), the
  * quality is the request's, else the format's, else 80; with max_bytes, lossy formats are
  * re-encoded until they fit.
  */
@@ -33,10 +34,12 @@ export async function saveImage(args: {
   const height = animation ? animation.frameHeight : img.height;
 
   let format = args.format;
-  if (format === 'avif' && (width < 16 || height < 16)) {
+  const min = formatSpec(format).minDimension;
+  if (min !== undefined && (width < min || height < min)) {
+    const asked = format.toUpperCase();
     format = img.hasAlpha ? 'png' : 'jpeg';
     args.warnings.push(
-      `AVIF needs at least 16x16 pixels; the ${width}x${height} result is saved as ${format}`,
+      `${asked} needs at least ${min}x${min} pixels; the ${width}x${height} result is saved as ${format}`,
     );
   }
 

@@ -4,12 +4,13 @@ import type { ImageFormat, ProcessingOptions, SecurityOptions } from '../url/opt
 import { type DibHeader, decodeDib, readBmpHeader } from './bmp.ts';
 import type { SourceLoader } from './context.ts';
 import { DeferredImage } from './deferred_image.ts';
-import { heicUnsupported, invalidImage, resolutionTooBig } from './errors.ts';
+import { invalidImage, resolutionTooBig } from './errors.ts';
 import { largestIcoEntry } from './ico.ts';
 import { round } from './imath.ts';
 import { decodePixelLimit, megapixels, workingPixelLimit } from './limits.ts';
 import { RawImage } from './raw_image.ts';
 import { sanitizeSvg } from './svg_sanitize.ts';
+import { openHeif, openJxl } from './wasm_source.ts';
 
 /** What the header says, read before any pixel is decoded. */
 export interface SourceHeader {
@@ -77,6 +78,7 @@ export async function openSource(
 
   if (format === 'svg') return openSvg(data, po);
   if (format === 'bmp') return openDib(data, readBmpHeader(data), po.security);
+  if (format === 'jxl') return openJxl(data, po.security, opts.headerOnly ?? false);
   if (format === 'ico') {
     const entry = largestIcoEntry(data);
     if (entry.kind === 'dib') return openDib(entry.data, entry.header, po.security);
@@ -93,16 +95,11 @@ async function openWithSharp(
   headerOnly: boolean,
 ): Promise<OpenedSource> {
   const headerOpts: SharpOptions = { failOn: 'none', limitInputPixels: megapixels(limitMp) };
-  // HEIF holding HEVC (the usual HEIC) cannot be decoded by the bundled libvips; HEIF holding AV1 can.
-  // (Passing the bytes through only needs the header, which libheif reads either way.)
-  const m =
-    format === 'heic' && !headerOnly
-      ? await readSharpHeader(data, headerOpts, limitMp).catch(() => {
-          throw heicUnsupported();
-        })
-      : await readSharpHeader(data, headerOpts, limitMp);
+  // HEIF holding HEVC (the usual HEIC) cannot be decoded by the bundled libvips, HEIF holding
+  // AV1 can: the rest goes to libheif in WebAssembly. libvips reads the header either way.
+  const m = await readSharpHeader(data, headerOpts, limitMp);
   if (!headerOnly && (m.compression === 'hevc' || (format === 'heic' && m.compression !== 'av1'))) {
-    throw heicUnsupported();
+    return openHeif(data, { width: m.width, height: m.pageHeight ?? m.height }, security);
   }
 
   const header: SourceHeader = {

@@ -1,18 +1,9 @@
 /** Response headers of a successful image answer, built in one place. */
 import { basename, extname } from 'node:path';
+import { formatByName, formatSpec } from '../formats/registry.ts';
 import type { ProcessResult } from '../processing/types.ts';
 import type { ProcessingOptions } from '../url/options.ts';
 import type { ServerConfig } from './config.ts';
-
-const EXTENSIONS: Readonly<Record<string, string>> = {
-  jpeg: 'jpg',
-  png: 'png',
-  webp: 'webp',
-  avif: 'avif',
-  gif: 'gif',
-  tiff: 'tiff',
-  svg: 'svg',
-};
 
 /** A strict policy for SVG answers, so an SVG opened directly cannot run anything. */
 const SVG_CSP = "default-src 'none'; style-src 'unsafe-inline'; sandbox";
@@ -38,7 +29,8 @@ export function resultFilename(sourceUrl: string, options: ProcessingOptions, fo
     const base = basename(path);
     stem = base.slice(0, base.length - extname(base).length) || 'image';
   }
-  return `${stem}.${EXTENSIONS[format] ?? format}`;
+  const known = formatByName(format);
+  return `${stem}.${known === undefined ? format : formatSpec(known).extension}`;
 }
 
 export interface CacheHeaders {

@@ -21,28 +21,9 @@ import { constants, type Stats } from 'node:fs';
 import { type FileHandle, open, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { isHttpError } from '../errors.ts';
+import { formatByExtension, mimeType } from '../formats/registry.ts';
 import { fetchCanceled, sourceNotFound, sourceReadFailed, sourceTooBig } from './errors.ts';
 import type { FetchContext, SourceBackend, SourceImage } from './source.ts';
-
-/** Content types by extension (the processing layer sniffs the bytes; this is informational). */
-const MIME: Readonly<Record<string, string>> = {
-  '.jpg': 'image/jpeg',
-  '.jpeg': 'image/jpeg',
-  '.jpe': 'image/jpeg',
-  '.png': 'image/png',
-  '.gif': 'image/gif',
-  '.webp': 'image/webp',
-  '.avif': 'image/avif',
-  '.heic': 'image/heic',
-  '.heif': 'image/heif',
-  '.svg': 'image/svg+xml',
-  '.tif': 'image/tiff',
-  '.tiff': 'image/tiff',
-  '.bmp': 'image/bmp',
-  '.ico': 'image/x-icon',
-  '.jxl': 'image/jxl',
-  '.pdf': 'application/pdf',
-};
 
 /**
  * The path of a local:// URL relative to the root, decoded once, with `.`/`..` resolved
@@ -113,8 +94,9 @@ export class LocalBackend implements SourceBackend {
         lastModified: fst.mtime,
         etag: etagOf(rel, fst),
       };
-      const type = MIME[path.extname(real).toLowerCase()];
-      if (type !== undefined) image.contentType = type;
+      // Informational only: the processing layer sniffs the bytes.
+      const format = formatByExtension(path.extname(real));
+      if (format !== undefined) image.contentType = mimeType(format);
       return image;
     } catch (err) {
       throw mapFsError(shown, err);

@@ -3,6 +3,8 @@
  * to it (imgproxy's options/parser/processing_options.go is the model). Each function
  * validates its arguments with imgproxy's rules and writes into the one ProcessingOptions.
  */
+
+import { formatByName, isOutputFormat } from '../formats/registry.ts';
 import {
   ensureMaxArgs,
   parseBase64String,
@@ -26,7 +28,6 @@ import {
   unknownOption,
   unsupportedOutputFormat,
 } from './errors.ts';
-import { formatByName, isOutputFormat } from './formats.ts';
 import type {
   ExtendOptions,
   Gravity,

@@ -19,7 +19,17 @@ describe('URL config', () => {
     assert.equal(c.signature.pairs.length, 0);
     assert.equal(c.signature.size, 32);
     assert.equal(c.defaults.quality, 0, 'unset until a URL says q:');
-    assert.deepEqual(c.defaults.formatQuality, { jpeg: 80, png: 80, webp: 79, avif: 63, gif: 80, tiff: 80 });
+    assert.deepEqual(c.defaults.formatQuality, {
+      jpeg: 80,
+      png: 80,
+      gif: 80,
+      webp: 79,
+      avif: 63,
+      tiff: 80,
+      bmp: 80,
+      ico: 80,
+      jxl: 77,
+    });
     assert.equal(c.defaults.security.maxSrcResolution, 50);
     assert.equal(c.defaults.security.maxAnimationFrames, 1);
     assert.equal(c.onlyPresets, false);
@@ -28,7 +38,17 @@ describe('URL config', () => {
 
   it('IMGPROXY_QUALITY is the fallback; built-in and IMGPROXY_FORMAT_QUALITY per-format values win', () => {
     const c = loadUrlConfig({ IMGPROXY_QUALITY: '90', IMGPROXY_FORMAT_QUALITY: 'png=50,avif=40' });
-    assert.deepEqual(c.defaults.formatQuality, { jpeg: 90, png: 50, webp: 79, avif: 40, gif: 90, tiff: 90 });
+    assert.deepEqual(c.defaults.formatQuality, {
+      jpeg: 90,
+      png: 50,
+      gif: 90,
+      webp: 79,
+      avif: 40,
+      tiff: 90,
+      bmp: 90,
+      ico: 90,
+      jxl: 77,
+    });
   });
 
   it('reads several key/salt pairs for rotation', () => {

@@ -6,8 +6,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { type Env, EnvReader } from '../env.ts';
+import { formatByName, formatSpec, isOutputFormat, SAVE_FORMATS } from '../formats/registry.ts';
 import { applyOptions, isKnownOption, type UrlOption } from './apply.ts';
-import { formatByName, isOutputFormat, OUTPUT_FORMAT_LIST } from './formats.ts';
 import { defaultProcessingOptions, type OutputFormat, type ProcessingOptions } from './options.ts';
 import type { SignatureConfig, SigningPair } from './signature.ts';
 
@@ -91,23 +91,22 @@ function loadPresets(r: EnvReader, separator: string): Map<string, UrlOption[]> 
 
 /**
  * Per-format default quality, with imgproxy's precedence folded in: IMGPROXY_QUALITY for
- * every format, then the built-in webp=79/avif=63, then IMGPROXY_FORMAT_QUALITY. A URL's
+ * every format, then the registry's built-in ones (webp=79, avif=63), then IMGPROXY_FORMAT_QUALITY. A URL's
  * `format_quality` merges over this and its `quality` (options.quality) wins over all of it.
  */
 function loadFormatQuality(r: EnvReader, quality: number): Partial<Record<OutputFormat, number>> {
   const out: Partial<Record<OutputFormat, number>> = {};
-  for (const f of OUTPUT_FORMAT_LIST) if (f !== 'svg') out[f] = quality;
-  out.webp = 79;
-  out.avif = 63;
+  for (const f of SAVE_FORMATS) out[f] = formatSpec(f).defaultQuality ?? quality;
   for (const entry of r.list('IMGPROXY_FORMAT_QUALITY')) {
     const [name = '', q = ''] = entry.split('=').map((s) => s.trim());
     const f = formatByName(name);
     const value = /^\d+$/.test(q) ? Number(q) : Number.NaN;
-    if (f === undefined || !isOutputFormat(f)) {
+    if (f === undefined) {
       r.problem('IMGPROXY_FORMAT_QUALITY', `unknown format ${JSON.stringify(name)}`);
     } else if (!(value >= 1 && value <= 100)) {
       r.problem('IMGPROXY_FORMAT_QUALITY', `quality for ${name} must be 1-100, got ${JSON.stringify(q)}`);
-    } else out[f] = value;
+    } else if (isOutputFormat(f)) out[f] = value;
+    // A format imgproxy writes and this server cannot (jxl) keeps a setting written for imgproxy valid.
   }
   return out;
 }

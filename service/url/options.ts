@@ -18,10 +18,10 @@ export interface Gravity {
   y: number;
 }
 
-/** Output formats the encoder can write. `svg` only passes an SVG source through (sanitized). */
-export type OutputFormat = 'jpeg' | 'png' | 'webp' | 'avif' | 'gif' | 'tiff' | 'svg';
-/** Formats the decoder may see. */
-export type ImageFormat = OutputFormat | 'heic' | 'bmp' | 'ico';
+// The format types come from the one format registry.
+import type { ImageFormat, OutputFormat } from '../formats/registry.ts';
+
+export type { ImageFormat, OutputFormat };
 
 export interface Rgb {
   r: number;

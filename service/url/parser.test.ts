@@ -61,7 +61,7 @@ describe('URL parser: sources', () => {
     ['invalid base64', '/x/not*base64', 404],
     ['two extensions on base64', `/x/${b64('http://e.com/a')}.png.jpg`, 404],
     ['an unknown extension', '/x/plain/local:///a.jpg@exe', 404],
-    ['an extension we cannot write', '/x/plain/local:///a.jpg@bmp', 422],
+    ['an extension we cannot write', '/x/plain/local:///a.jpg@heic', 422],
     ['an unknown option', '/x/foo:1/plain/local:///a.jpg', 404],
   ];
   for (const [name, path, status] of bad) {
@@ -196,7 +196,17 @@ describe('URL parser: options', () => {
 
   it('format_quality merges with the configured defaults', () => {
     const fq = opts('fq:jpeg:70:webp:60').formatQuality;
-    assert.deepEqual(fq, { jpeg: 70, png: 80, webp: 60, avif: 63, gif: 80, tiff: 80 });
+    assert.deepEqual(fq, {
+      jpeg: 70,
+      png: 80,
+      gif: 80,
+      webp: 60,
+      avif: 63,
+      tiff: 80,
+      bmp: 80,
+      ico: 80,
+      jxl: 77,
+    });
     assert.equal(opts('fq:jpeg:70').quality, 0, 'the URL quality stays unset');
   });
 

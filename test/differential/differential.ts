@@ -18,6 +18,8 @@ import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { type RunningServer, startServer } from '../../service/server/serve.ts';
 import { sign } from '../../service/url/signature.ts';
+import { djxlDecode } from '../helpers/djxl.ts';
+import { type NetpbmImage, netpbmDecode } from '../helpers/netpbm.ts';
 import { freePort } from '../helpers/ports.ts';
 import { type Case, CONFIGS, type Config, SIGNING } from './cases.ts';
 import { writeFixtures } from './fixtures.ts';
@@ -67,12 +69,27 @@ async function answer(res: Response, method: string): Promise<Answer> {
       height = m.pageHeight ?? m.height;
       dims = `${width}x${height}${(m.pages ?? 1) > 1 ? ` x${m.pages}` : ''}`;
     } catch {
-      dims = `undecodable ${body.length} B`;
+      // What sharp's libvips does not read, an independent decoder does (netpbm, libjxl).
+      const other = await otherDecoder(type, body).catch(() => undefined);
+      if (other === undefined) dims = `undecodable ${body.length} B`;
+      else {
+        width = other.width;
+        height = other.height;
+        dims = `${width}x${height}`;
+      }
     }
   } else {
     text = body.toString('utf8', 0, 80).replace(/\s+/g, ' ').trim();
   }
   return { status: res.status, type, dims, width, height, text };
+}
+
+async function otherDecoder(type: string, body: Buffer): Promise<NetpbmImage | undefined> {
+  if (type === 'image/bmp') return netpbmDecode('bmptopnm', body);
+  if (type === 'image/x-icon' || type === 'image/vnd.microsoft.icon')
+    return netpbmDecode('winicontopam', body);
+  if (type === 'image/jxl') return djxlDecode(body);
+  return undefined;
 }
 
 function verdict(a: Answer, b: Answer): Verdict {

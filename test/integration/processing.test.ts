@@ -8,9 +8,9 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, test } from 'node:test';
 import sharp, { type Sharp } from 'sharp';
+import { detectImageFormat } from '../../service/formats/registry.ts';
 import { defaultProcessingConfig, type ProcessingConfig } from '../../service/processing/config.ts';
 import { readExifText } from '../../service/processing/exif.ts';
-import { detectImageFormat } from '../../service/processing/formats.ts';
 import { createProcessor } from '../../service/processing/processor.ts';
 import type { ProcessResult } from '../../service/processing/types.ts';
 import {
