@@ -70,6 +70,7 @@ test: deps photos system-deps
 lint: deps
 	biome check .
 	node operator/generate.ts --check
+	node scripts/check-docs.ts
 
 typecheck: deps
 	tsc -p tsconfig.json
