@@ -38,7 +38,10 @@ describe('openPdf', () => {
       [1, 30, 40],
     ] as const) {
       const src = await openPdf(doc, po(page), undefined);
-      assert.deepEqual([src.header.width, src.header.height, src.header.pages, src.isVector], [w, h, 2, true]);
+      assert.deepEqual(
+        [src.header.width, src.header.height, src.header.pages, src.isVector],
+        [w, h, 2, true],
+      );
       const img = await src.loader.load(2);
       assert.deepEqual([img.width, img.height, img.hasAlpha], [w * 2, h * 2, false]);
     }

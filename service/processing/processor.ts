@@ -54,7 +54,12 @@ async function processImage(
 
   const skipFormats = [...cfg.skipProcessingFormats, ...po.skipProcessing];
   if (srcFormat === 'svg' && keepsSvg(po, cfg, skipFormats)) return svgPassthrough(data, cfg);
-  if (srcFormat !== 'svg' && canPassRaw(srcFormat) && skipFormats.includes(srcFormat) && (po.format ?? srcFormat) === srcFormat) {
+  if (
+    srcFormat !== 'svg' &&
+    canPassRaw(srcFormat) &&
+    skipFormats.includes(srcFormat) &&
+    (po.format ?? srcFormat) === srcFormat
+  ) {
     return skipProcessing(data, srcFormat, po);
   }
   if (po.format !== undefined && !canSave(po.format)) throw cannotSaveFormat(po.format);

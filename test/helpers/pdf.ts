@@ -104,7 +104,10 @@ export function nestedFormsPdf(depth: number, fanout: number, size = 600): Buffe
   // Objects: 1 catalog, 2 page tree, 3 page, 4 page content, 5.. forms (5 draws 6, ...).
   const formId = (level: number) => 5 + level;
   const draws = (name: string) =>
-    Array.from({ length: fanout }, (_, i) => `q 1 0 0 1 ${(i % 7) * 0.1} ${(i % 5) * 0.1} cm /${name} Do Q`).join(' ');
+    Array.from(
+      { length: fanout },
+      (_, i) => `q 1 0 0 1 ${(i % 7) * 0.1} ${(i % 5) * 0.1} cm /${name} Do Q`,
+    ).join(' ');
   const objects: string[] = [
     '<< /Type /Catalog /Pages 2 0 R >>',
     '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
@@ -117,7 +120,9 @@ export function nestedFormsPdf(depth: number, fanout: number, size = 600): Buffe
     const last = level === depth - 1;
     const content = last ? '0.2 0.4 0.6 rg 10 10 500 500 re f' : draws('F');
     const resources = last ? '<< >>' : `<< /XObject << /F ${formId(level + 1)} 0 R >> >>`;
-    objects.push(stream(`/Type /XObject /Subtype /Form /BBox [0 0 ${size} ${size}] /Resources ${resources}`, content));
+    objects.push(
+      stream(`/Type /XObject /Subtype /Form /BBox [0 0 ${size} ${size}] /Resources ${resources}`, content),
+    );
   }
   let out = '%PDF-1.7\n';
   const offsets: number[] = [];
@@ -130,4 +135,48 @@ export function nestedFormsPdf(depth: number, fanout: number, size = 600): Buffe
   for (const o of offsets) out += `${String(o).padStart(10, '0')} 00000 n \n`;
   out += `trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
   return Buffer.from(out, 'latin1');
+}
+
+/**
+ * A one-page PDF showing a baseline RGB JPEG over the whole page, as a scanner writes one: the
+ * page is `width` x `height` points, the JPEG's own pixels are embedded as they are (DCTDecode).
+ */
+export function jpegPagePdf(
+  jpeg: Buffer,
+  size: { width: number; height: number; pxWidth: number; pxHeight: number },
+): Buffer {
+  const content = `q ${size.width} 0 0 ${size.height} 0 0 cm /Im Do Q`;
+  const parts: Array<string | Buffer> = [
+    '<< /Type /Catalog /Pages 2 0 R >>',
+    '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
+    `<< /Type /Page /Parent 2 0 R /MediaBox [0 0 ${size.width} ${size.height}] /Contents 4 0 R /Resources << /XObject << /Im 5 0 R >> >> >>`,
+    `<< /Length ${content.length} >>\nstream\n${content}\nendstream`,
+    Buffer.concat([
+      Buffer.from(
+        `<< /Type /XObject /Subtype /Image /Width ${size.pxWidth} /Height ${size.pxHeight} /ColorSpace /DeviceRGB /BitsPerComponent 8 /Filter /DCTDecode /Length ${jpeg.length} >>\nstream\n`,
+        'latin1',
+      ),
+      jpeg,
+      Buffer.from('\nendstream', 'latin1'),
+    ]),
+  ];
+  const chunks: Buffer[] = [Buffer.from('%PDF-1.7\n%\xe2\xe3\xcf\xd3\n', 'latin1')];
+  let length = chunks[0]!.length;
+  const offsets: number[] = [];
+  const push = (b: Buffer) => {
+    chunks.push(b);
+    length += b.length;
+  };
+  for (const [i, body] of parts.entries()) {
+    offsets.push(length);
+    push(Buffer.from(`${i + 1} 0 obj\n`, 'latin1'));
+    push(typeof body === 'string' ? Buffer.from(body, 'latin1') : body);
+    push(Buffer.from('\nendobj\n', 'latin1'));
+  }
+  const xref = length;
+  let tail = `xref\n0 ${parts.length + 1}\n0000000000 65535 f \n`;
+  for (const o of offsets) tail += `${String(o).padStart(10, '0')} 00000 n \n`;
+  tail += `trailer\n<< /Size ${parts.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
+  push(Buffer.from(tail, 'latin1'));
+  return Buffer.concat(chunks);
 }
