@@ -20,6 +20,8 @@ export interface PdfPage {
   height: number;
   /** Painted in order over a white page. */
   rects: readonly PdfRect[];
+  /** The page's /Rotate: how far clockwise viewers turn it for display. */
+  rotate?: 90 | 180 | 270;
 }
 
 export interface PdfOptions {
@@ -52,7 +54,7 @@ export function makePdf(pages: readonly PdfPage[], opts: PdfOptions = {}): Buffe
   for (const [i, page] of pages.entries()) {
     const content = contentStream(page);
     objects.push(
-      `<< /Type /Page /Parent 2 0 R /MediaBox [0 0 ${num(page.width)} ${num(page.height)}] /Contents ${pageIds[i]! + 1} 0 R /Resources << >> >>`,
+      `<< /Type /Page /Parent 2 0 R${page.rotate ? ` /Rotate ${page.rotate}` : ''} /MediaBox [0 0 ${num(page.width)} ${num(page.height)}] /Contents ${pageIds[i]! + 1} 0 R /Resources << >> >>`,
     );
     objects.push(`<< /Length ${Buffer.byteLength(content, 'latin1')} >>\nstream\n${content}\nendstream`);
   }

@@ -12,16 +12,27 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
-import { makePdf, nestedFormsPdf, type PdfPage, twoToneShape } from '../helpers/pdf.ts';
+import { jpeg } from '../helpers/images.ts';
+import { jpegPagePdf, makePdf, nestedFormsPdf, type PdfPage, twoToneShape } from '../helpers/pdf.ts';
 import { bytes, startTestServer, type TestServer } from './harness.ts';
 
-/** poppler's render of page `page` (0-based) scaled to `width` x `height`, as RGB. */
-async function pdftoppm(pdf: Buffer, page: number, width: number, height: number): Promise<Buffer> {
+/**
+ * poppler's render of page `page` (0-based) scaled to `width` x `height` as displayed, as RGB.
+ * pdftoppm applies -scale-to before the page's /Rotate: a page turned a quarter gets them swapped.
+ */
+async function pdftoppm(
+  pdf: Buffer,
+  page: number,
+  width: number,
+  height: number,
+  quarterTurned = false,
+): Promise<Buffer> {
   const dir = await mkdtemp(join(tmpdir(), 'tinycdn-pdftoppm-'));
   try {
     await writeFile(join(dir, 'in.pdf'), pdf);
     const n = String(page + 1);
-    const args = ['-f', n, '-l', n, '-scale-to-x', String(width), '-scale-to-y', String(height)];
+    const [x, y] = quarterTurned ? [height, width] : [width, height];
+    const args = ['-f', n, '-l', n, '-scale-to-x', String(x), '-scale-to-y', String(y)];
     await promisify(execFile)('pdftoppm', [
       ...args,
       '-png',
@@ -29,10 +40,12 @@ async function pdftoppm(pdf: Buffer, page: number, width: number, height: number
       join(dir, 'in.pdf'),
       join(dir, 'out'),
     ]);
-    return await sharp(await readFile(join(dir, 'out.png')))
+    const { data, info } = await sharp(await readFile(join(dir, 'out.png')))
       .removeAlpha()
       .raw()
-      .toBuffer();
+      .toBuffer({ resolveWithObject: true });
+    assert.deepEqual([info.width, info.height], [width, height], 'pdftoppm rendered another size');
+    return data;
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -59,7 +72,11 @@ const RED = [220, 30, 30] as const;
 const BLUE = [30, 60, 220] as const;
 const GREEN = [30, 180, 60] as const;
 const YELLOW = [240, 200, 20] as const;
-const pages: PdfPage[] = [twoToneShape(300, 200, RED, BLUE), twoToneShape(120, 160, GREEN, YELLOW)];
+const pages: PdfPage[] = [
+  twoToneShape(300, 200, RED, BLUE),
+  twoToneShape(120, 160, GREEN, YELLOW),
+  { ...twoToneShape(300, 200, YELLOW, BLUE), rotate: 90 },
+];
 const doc = makePdf(pages);
 /** The 3000th page differs from the rest, so rendering it shows the right page was picked. */
 const many = makePdf(
@@ -79,6 +96,12 @@ describe('PDF sources', () => {
         'many.pdf': many,
         'huge.pdf': huge,
         'js.pdf': withJs,
+        'scan.pdf': jpegPagePdf(await jpeg(320, 240), {
+          width: 320,
+          height: 240,
+          pxWidth: 320,
+          pxHeight: 240,
+        }),
         'cut.pdf': doc.subarray(0, 200),
         'garbage.pdf': Buffer.concat([Buffer.from('%PDF-1.7\n'), Buffer.alloc(4000, 0x5a)]),
       },
@@ -91,6 +114,7 @@ describe('PDF sources', () => {
     ['the first page by default', '/insecure/f:png/plain/local:///doc.pdf', 0, 300, 200],
     ['page:1, the second page', '/insecure/page:1/f:png/plain/local:///doc.pdf', 1, 120, 160],
     ['pg:1 resized to fit 60x60', '/insecure/pg:1/rs:fit:60:60/f:png/plain/local:///doc.pdf', 1, 45, 60],
+    ['page 2, turned by its /Rotate 90', '/insecure/pg:2/f:png/plain/local:///doc.pdf', 2, 200, 300],
     [
       'the first page rendered larger with enlarge',
       '/insecure/rs:fit:900:900:1/f:png/plain/local:///doc.pdf',
@@ -104,10 +128,25 @@ describe('PDF sources', () => {
       assert.equal(res.status, 200, await res.clone().text());
       const got = await decoded(res);
       assert.deepEqual([got.type, got.width, got.height], ['image/png', width, height]);
-      const diff = meanDiff(got.data, await pdftoppm(doc, page, width, height));
+      const quarterTurned = pages[page]!.rotate === 90 || pages[page]!.rotate === 270;
+      const diff = meanDiff(got.data, await pdftoppm(doc, page, width, height, quarterTurned));
       assert.ok(diff < 3, `mean difference ${diff.toFixed(2)} per sample`);
     });
   }
+
+  it('renders a page holding a JPEG (a scan) as poppler does, and as the JPEG itself', async () => {
+    const res = await s.get('/insecure/rs:fit:160:160/f:png/plain/local:///scan.pdf');
+    assert.equal(res.status, 200, await res.clone().text());
+    const got = await decoded(res);
+    assert.deepEqual([got.width, got.height], [160, 120]);
+    const scan = await readFile(join(s.root, 'scan.pdf'));
+    assert.ok(meanDiff(got.data, await pdftoppm(scan, 0, 160, 120)) < 3);
+    const direct = await sharp(await jpeg(320, 240))
+      .resize(160, 120)
+      .raw()
+      .toBuffer();
+    assert.ok(meanDiff(got.data, direct) < 3);
+  });
 
   it('writes JPEG when no format is asked for, as for any source JPEG cannot be kept for', async () => {
     const res = await s.get('/insecure/rs:fit:150:150/plain/local:///doc.pdf');
@@ -118,9 +157,9 @@ describe('PDF sources', () => {
   });
 
   it('answers 422 naming the page count for a page past the end', async () => {
-    const res = await s.get('/insecure/pg:2/f:png/plain/local:///doc.pdf');
+    const res = await s.get('/insecure/pg:3/f:png/plain/local:///doc.pdf');
     assert.equal(res.status, 422);
-    assert.match(await res.text(), /Page 2 not found: the document has 2 page/);
+    assert.match(await res.text(), /Page 3 not found: the document has 3 page/);
   });
 
   it('renders the last of 3000 pages without rendering the others', async () => {
