@@ -4,6 +4,7 @@ import { makePdf, twoToneShape } from '../../test/helpers/pdf.ts';
 import { isHttpError } from '../errors.ts';
 import { defaultProcessingOptions } from '../url/options.ts';
 import { openPdf, renderSize } from './pdf_source.ts';
+import { WASM_MAX_DECODE_PIXELS } from './wasm_source.ts';
 
 describe('renderSize', () => {
   const cases: Array<[string, { width: number; height: number }, number, number, [number, number]]> = [
@@ -13,7 +14,8 @@ describe('renderSize', () => {
     ['capped to the pixel limit, aspect kept', { width: 14_400, height: 14_400 }, 1, 1_000_000, [1000, 1000]],
     ['enlarging is capped too', { width: 100, height: 50 }, 100, 20_000, [200, 100]],
     ['a sliver keeps one pixel', { width: 10_000, height: 0.1 }, 1, 1_000_000, [10_000, 1]],
-    ['rounding past the limit is taken back', { width: 3, height: 3 }, 1, 8, [2, 3]],
+    ['clamped sides round down', { width: 3, height: 3 }, 1, 8, [2, 2]],
+    ['a sliver at the limit keeps its pixel', { width: 4, height: 0.2 }, 1, 2, [2, 1]],
   ];
   for (const [name, page, scale, max, want] of cases) {
     test(name, () => {
@@ -45,6 +47,17 @@ describe('openPdf', () => {
       const img = await src.loader.load(2);
       assert.deepEqual([img.width, img.height, img.hasAlpha], [w * 2, h * 2, false]);
     }
+  });
+
+  test('measures a page larger than a WebAssembly heap renders at the density that fits', async () => {
+    const huge = makePdf([twoToneShape(14_400, 14_400, [255, 0, 0], [0, 0, 255])]);
+    const src = await openPdf(
+      huge,
+      { ...po(0), security: { ...po(0).security, maxSrcResolution: 1000 } },
+      undefined,
+    );
+    assert.deepEqual([src.header.width, src.header.height], [5792, 5792]);
+    assert.ok(src.header.width * src.header.height <= WASM_MAX_DECODE_PIXELS);
   });
 
   const refused: Array<[string, Buffer, number, RegExp]> = [

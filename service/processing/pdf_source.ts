@@ -29,9 +29,11 @@ export function renderSize(
   maxPixels: number,
 ): { width: number; height: number } {
   const fit = Math.sqrt(maxPixels / (page.width * page.height));
+  // Clamped: rounded down, which keeps the product within the limit and the sides in proportion.
+  const side = scale < fit ? round : Math.floor;
   const s = Math.min(scale, fit);
-  let width = Math.max(1, round(page.width * s));
-  let height = Math.max(1, round(page.height * s));
+  let width = Math.max(1, side(page.width * s));
+  let height = Math.max(1, side(page.height * s));
   // Rounding up on both sides may pass the limit by a row or column: take it back.
   while (width * height > maxPixels && (width > 1 || height > 1)) {
     if (width >= height) width--;
@@ -68,10 +70,13 @@ export async function openPdf(
     throw invalidImage(new Error(`page ${page} is ${size.width}x${size.height} points`));
   }
 
+  // At 72 dpi a point is a pixel (libvips' default density for PDF); a page larger than a
+  // WebAssembly heap can render is measured at the lower density that fits, so that the
+  // pipeline never plans for pixels it would only get by upscaling.
+  const natural = renderSize(size, 1, WASM_MAX_DECODE_PIXELS);
   const header: SourceHeader = {
-    // At 72 dpi a point is a pixel (libvips' default density for PDF).
-    width: Math.max(1, round(size.width)),
-    height: Math.max(1, round(size.height)),
+    width: natural.width,
+    height: natural.height,
     pages: info.pages,
     orientation: 1,
     hasAlpha: false,
