@@ -63,6 +63,7 @@ describe('URL parser: sources', () => {
     ['an unknown extension', '/x/plain/local:///a.jpg@exe', 404],
     ['an extension we cannot write', '/x/plain/local:///a.jpg@heic', 422],
     ['an unknown option', '/x/foo:1/plain/local:///a.jpg', 404],
+    ['a negative page', '/x/pg:-1/plain/local:///a.pdf', 404],
   ];
   for (const [name, path, status] of bad) {
     it(`refuses ${name} with ${status}`, () => assert.throws(() => parse(path), { status }));
@@ -116,6 +117,8 @@ describe('URL parser: options', () => {
     ['keep_copyright off', 'kcr:false', { keepCopyright: false }],
     ['strip_color_profile off', 'scp:0', { stripColorProfile: false }],
     ['enforce_thumbnail', 'eth:1', { enforceThumbnail: true }],
+    ['page (imgproxy Pro), 0-based', 'page:3', { page: 3 }],
+    ['page alias pg', 'pg:0', { page: 0 }],
     ['quality', 'q:55', { quality: 55 }],
     ['max_bytes', 'mb:10000', { maxBytes: 10000 }],
     ['format', 'f:webp', { format: 'webp' }],
