@@ -13,9 +13,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { SAVE_FORMATS, type SaveFormat } from '../service/formats/registry.ts';
+import { defaultProcessingOptions } from '../service/options/processing_options.ts';
 import { defaultProcessingConfig } from '../service/processing/config.ts';
 import { createProcessor } from '../service/processing/processor.ts';
-import { defaultProcessingOptions } from '../service/url/options.ts';
 import { photoOfAtLeast } from '../test/helpers/photos.ts';
 import { table } from './harness.ts';
 

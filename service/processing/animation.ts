@@ -1,4 +1,4 @@
-import type { ProcessingOptions } from '../url/options.ts';
+import type { ProcessingOptions } from '../options/processing_options.ts';
 import { newContext, type PipelineContext } from './context.ts';
 import { mainPipeline, runPipeline } from './pipeline.ts';
 import { RawImage } from './raw_image.ts';

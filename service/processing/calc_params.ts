@@ -1,4 +1,4 @@
-import type { ProcessingOptions, ResizingType } from '../url/options.ts';
+import type { ProcessingOptions, ResizingType } from '../options/processing_options.ts';
 import type { PipelineContext } from './context.ts';
 import { minNonZero, nonZero, scale, scaleToEven } from './imath.ts';
 

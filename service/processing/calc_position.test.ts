@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { GravityType } from '../url/options.ts';
+import type { GravityType } from '../options/processing_options.ts';
 import { calcPosition } from './calc_position.ts';
 
 const g = (type: GravityType, x = 0, y = 0) => ({ type, x, y });

@@ -1,4 +1,4 @@
-import type { Gravity } from '../url/options.ts';
+import type { Gravity } from '../options/processing_options.ts';
 import { roundToEven, scaleToEven, shrinkToEven } from './imath.ts';
 
 /**

@@ -1,4 +1,4 @@
-import type { Gravity, ImageFormat, OutputFormat, ProcessingOptions } from '../url/options.ts';
+import type { Gravity, ImageFormat, OutputFormat, ProcessingOptions } from '../options/processing_options.ts';
 import type { ProcessingConfig } from './config.ts';
 import type { Img, Overlay } from './image.ts';
 import type { Watermark } from './watermark_image.ts';

@@ -1,4 +1,4 @@
-import type { Gravity } from '../url/options.ts';
+import type { Gravity } from '../options/processing_options.ts';
 import { calcPosition } from './calc_position.ts';
 import type { PipelineContext } from './context.ts';
 import { rotateAndFlipGravity } from './gravity.ts';

@@ -1,5 +1,5 @@
 import type { Sharp } from 'sharp';
-import type { Rgb } from '../url/options.ts';
+import type { Rgb } from '../options/processing_options.ts';
 import { resultTooBig } from './errors.ts';
 import type { Img, Overlay } from './image.ts';
 import { RawImage } from './raw_image.ts';

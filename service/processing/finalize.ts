@@ -1,5 +1,5 @@
 import { supportsColourProfile } from '../formats/registry.ts';
-import type { OutputFormat, ProcessingOptions } from '../url/options.ts';
+import type { OutputFormat, ProcessingOptions } from '../options/processing_options.ts';
 import { COPYRIGHT_TAGS, readExifText } from './exif.ts';
 import { iccProfilePath, isRgbProfile } from './icc.ts';
 import type { SourceHeader } from './source.ts';

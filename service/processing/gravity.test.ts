@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { Gravity } from '../url/options.ts';
+import type { Gravity } from '../options/processing_options.ts';
 import { rotateAndFlipGravity } from './gravity.ts';
 
 describe('rotateAndFlipGravity maps a gravity into the unturned image', () => {

@@ -1,4 +1,4 @@
-import type { Gravity, GravityType } from '../url/options.ts';
+import type { Gravity, GravityType } from '../options/processing_options.ts';
 
 /** Where each compass gravity ends up when the image turns clockwise by the angle. */
 const ROTATED: Record<90 | 180 | 270, Partial<Record<GravityType, GravityType>>> = {

@@ -1,4 +1,4 @@
-import type { Rgb } from '../url/options.ts';
+import type { Rgb } from '../options/processing_options.ts';
 
 /**
  * The image a pipeline step works on: its size and the operations the steps need, each

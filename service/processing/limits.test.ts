@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { defaultProcessingOptions, type SecurityOptions } from '../url/options.ts';
+import { defaultProcessingOptions, type SecurityOptions } from '../options/processing_options.ts';
 import { checkDimensions, MAX_WORKING_PIXELS, workingPixelLimit } from './limits.ts';
 
 const sec = (o: Partial<SecurityOptions>): SecurityOptions => ({

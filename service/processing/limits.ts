@@ -1,4 +1,4 @@
-import type { SecurityOptions } from '../url/options.ts';
+import type { SecurityOptions } from '../options/processing_options.ts';
 import { frameResolutionTooBig, resolutionTooBig } from './errors.ts';
 
 /** Megapixels (as the options carry them) to pixels. */

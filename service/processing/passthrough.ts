@@ -1,6 +1,6 @@
 import sharp from 'sharp';
 import { canPassRaw, mimeType } from '../formats/registry.ts';
-import type { ImageFormat, ProcessingOptions } from '../url/options.ts';
+import type { ImageFormat, ProcessingOptions } from '../options/processing_options.ts';
 import type { ProcessingConfig } from './config.ts';
 import { invalidImage, unsupportedImageType } from './errors.ts';
 import { checkDimensions } from './limits.ts';

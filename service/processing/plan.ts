@@ -1,4 +1,4 @@
-import type { ImageFormat, OutputFormat, ProcessingOptions } from '../url/options.ts';
+import type { ImageFormat, OutputFormat, ProcessingOptions } from '../options/processing_options.ts';
 import type { ProcessingConfig } from './config.ts';
 import { newContext, type SourceLoader } from './context.ts';
 import { round } from './imath.ts';

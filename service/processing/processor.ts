@@ -6,7 +6,7 @@ import {
   type SaveFormat,
   supportsAnimation,
 } from '../formats/registry.ts';
-import type { ProcessingOptions } from '../url/options.ts';
+import type { ProcessingOptions } from '../options/processing_options.ts';
 import { frameDelays, transformFrames } from './animation.ts';
 import { chooseFormatForRequest } from './choose_format.ts';
 import type { ProcessingConfig } from './config.ts';

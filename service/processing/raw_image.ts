@@ -1,5 +1,5 @@
 import sharp, { type Sharp } from 'sharp';
-import type { Rgb } from '../url/options.ts';
+import type { Rgb } from '../options/processing_options.ts';
 import { resultTooBig } from './errors.ts';
 import type { Img, Overlay } from './image.ts';
 import { MAX_WORKING_PIXELS } from './limits.ts';

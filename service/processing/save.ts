@@ -1,5 +1,5 @@
 import { formatSpec, type SaveFormat, supportsQuality } from '../formats/registry.ts';
-import type { ProcessingOptions } from '../url/options.ts';
+import type { ProcessingOptions } from '../options/processing_options.ts';
 import type { ProcessingConfig } from './config.ts';
 import { DeferredImage } from './deferred_image.ts';
 import { type EncodeInput, encode, encodeToFit } from './encode.ts';

@@ -1,4 +1,4 @@
-import type { ImageFormat } from '../url/options.ts';
+import type { ImageFormat } from '../options/processing_options.ts';
 import type { PipelineContext } from './context.ts';
 import { resizedSize, roundToEven, scale, shrink } from './imath.ts';
 

@@ -1,4 +1,4 @@
-import type { Rgb } from '../url/options.ts';
+import type { Rgb } from '../options/processing_options.ts';
 import type { Img, Overlay } from './image.ts';
 
 /**

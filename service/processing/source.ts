@@ -1,6 +1,6 @@
 import sharp, { type Sharp, type SharpOptions } from 'sharp';
 import { isHttpError } from '../errors.ts';
-import type { ImageFormat, ProcessingOptions, SecurityOptions } from '../url/options.ts';
+import type { ImageFormat, ProcessingOptions, SecurityOptions } from '../options/processing_options.ts';
 import { type DibHeader, decodeDib, readBmpHeader } from './bmp.ts';
 import type { SourceLoader } from './context.ts';
 import { DeferredImage } from './deferred_image.ts';

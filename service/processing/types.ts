@@ -1,4 +1,4 @@
-import type { ImageFormat, ProcessingOptions } from '../url/options.ts';
+import type { ImageFormat, ProcessingOptions } from '../options/processing_options.ts';
 
 /** What the server hands the processing pipeline for one request. */
 export interface ProcessRequest {

@@ -4,7 +4,7 @@
  * decoded in a worker thread, oriented as it is to be shown. Opaque results drop their alpha.
  */
 import sharp from 'sharp';
-import type { ImageFormat, SecurityOptions } from '../url/options.ts';
+import type { ImageFormat, SecurityOptions } from '../options/processing_options.ts';
 import { invalidImage, resolutionTooBig } from './errors.ts';
 import { round } from './imath.ts';
 import { readJxlSize } from './jxl_header.ts';

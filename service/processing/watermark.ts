@@ -1,4 +1,4 @@
-import { defaultProcessingOptions, type ProcessingOptions } from '../url/options.ts';
+import { defaultProcessingOptions, type ProcessingOptions } from '../options/processing_options.ts';
 import { calcPosition } from './calc_position.ts';
 import { newContext, type PipelineContext } from './context.ts';
 import type { Overlay } from './image.ts';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { ProcessingOptions } from '../options/processing_options.ts';
 import { loadUrlConfig } from './config.ts';
-import type { ProcessingOptions } from './options.ts';
 import { parsePath } from './parser.ts';
 import { sign } from './signature.ts';
 

@@ -7,9 +7,12 @@ import { randomBytes } from 'node:crypto';
 import { after, describe, test } from 'node:test';
 import { deflateSync } from 'node:zlib';
 import sharp from 'sharp';
+import {
+  defaultProcessingOptions,
+  type ProcessingOptions,
+} from '../../service/options/processing_options.ts';
 import { defaultProcessingConfig } from '../../service/processing/config.ts';
 import { createProcessor } from '../../service/processing/processor.ts';
-import { defaultProcessingOptions, type ProcessingOptions } from '../../service/url/options.ts';
 
 const proc = await createProcessor(defaultProcessingConfig());
 const po = (o: Partial<ProcessingOptions> = {}): ProcessingOptions => ({

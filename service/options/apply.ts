@@ -2,6 +2,7 @@
  * One apply function per processing option, and the table that maps every name and alias
  * to it (imgproxy's options/parser/processing_options.go is the model). Each function
  * validates its arguments with imgproxy's rules and writes into the one ProcessingOptions.
+ * URLs (`url/parser.ts`) and presets (`presets.ts`) both go through this table.
  */
 
 import { formatByName, isOutputFormat } from '../formats/registry.ts';
@@ -36,7 +37,7 @@ import type {
   ProcessingOptions,
   ResizingType,
   WatermarkPosition,
-} from './options.ts';
+} from './processing_options.ts';
 
 /** One `name:arg:arg` segment of the options part of a URL (or of a preset). */
 export interface UrlOption {

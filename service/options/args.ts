@@ -4,7 +4,7 @@
  * that names the option and the bad argument.
  */
 import { invalidArgs, invalidArgument } from './errors.ts';
-import type { Rgb } from './options.ts';
+import type { Rgb } from './processing_options.ts';
 
 const INT = /^[+-]?\d+$/;
 const FLOAT = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;

@@ -1,7 +1,7 @@
 /**
- * The typed result of parsing an imgproxy URL: every processing option with imgproxy's
- * defaults. The parser (`url/parser.ts`) fills it once per request; the processing pipeline
- * (`processing/`) and the server only read it.
+ * The typed processing options, with imgproxy's defaults. The URL parser (`url/parser.ts`)
+ * fills them once per request through the option table (`options/apply.ts`); the processing
+ * pipeline (`processing/`) and the server only read them.
  */
 
 export type ResizingType = 'fit' | 'fill' | 'fill-down' | 'force' | 'auto';
@@ -132,7 +132,7 @@ export interface ProcessingOptions {
 export const defaultGravity = (): Gravity => ({ type: 'ce', x: 0, y: 0 });
 
 /** Fresh defaults. Config-dependent fields (quality, autoRotate, stripMetadata, security...)
- *  are filled from the server config by `url/parser.ts` before presets and URL options apply. */
+ *  are filled from the server config by `options/defaults.ts` before presets and URL options apply. */
 export function defaultProcessingOptions(): ProcessingOptions {
   return {
     resizingType: 'fit',
