@@ -15,8 +15,8 @@ import {
   type GravityType,
   type ProcessingOptions,
 } from '../../service/options/processing_options.ts';
+import { readExifText } from '../../service/processing/codecs/exif.ts';
 import { defaultProcessingConfig, type ProcessingConfig } from '../../service/processing/config.ts';
-import { readExifText } from '../../service/processing/exif.ts';
 import { createProcessor } from '../../service/processing/processor.ts';
 import type { ProcessResult } from '../../service/processing/types.ts';
 
