@@ -9,6 +9,6 @@
 
 export { detectImageFormat } from '../formats/registry.ts';
 export { defaultProcessingConfig, loadProcessingConfig, type ProcessingConfig } from './config.ts';
+export type { ProcessRequest, ProcessResult } from './process_request.ts';
 export { createProcessor, type Processor } from './processor.ts';
 export { configureSharp } from './sharp_config.ts';
-export type { ProcessRequest, ProcessResult } from './types.ts';

@@ -6,7 +6,7 @@ import { sanitizeSvg } from './codecs/svg_sanitize.ts';
 import type { ProcessingConfig } from './config.ts';
 import { invalidImage, unsupportedImageType } from './errors.ts';
 import { checkDimensions } from './image/limits.ts';
-import type { ProcessResult } from './types.ts';
+import type { ProcessResult } from './process_request.ts';
 
 const result = (data: Buffer, format: ImageFormat, width: number, height: number): ProcessResult => ({
   data,

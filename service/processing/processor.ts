@@ -22,7 +22,7 @@ import { loadWatermark, type Watermark } from './image/watermark_image.ts';
 import { keepsSvg, rawPassthrough, skipProcessing, svgPassthrough } from './passthrough.ts';
 import { mainPipeline, runPipeline } from './pipeline.ts';
 import { planResultSize } from './plan.ts';
-import type { ProcessRequest, ProcessResult } from './types.ts';
+import type { ProcessRequest, ProcessResult } from './process_request.ts';
 
 export interface Processor {
   process(req: ProcessRequest): Promise<ProcessResult>;

@@ -12,7 +12,7 @@
 import type { ServiceMetrics } from '../observability/metrics.ts';
 import { endWithError, type Span, type Tracing } from '../observability/tracing.ts';
 import type { Processor } from '../processing/index.ts';
-import type { ProcessResult } from '../processing/types.ts';
+import type { ProcessResult } from '../processing/process_request.ts';
 import type { SourceImage, Sources } from '../sources/index.ts';
 import type { UrlConfig } from '../url/config.ts';
 import { type ParsedUrl, parsePath } from '../url/parser.ts';

@@ -17,8 +17,8 @@ import {
 } from '../../service/options/processing_options.ts';
 import { readExifText } from '../../service/processing/codecs/exif.ts';
 import { defaultProcessingConfig, type ProcessingConfig } from '../../service/processing/config.ts';
+import type { ProcessResult } from '../../service/processing/process_request.ts';
 import { createProcessor } from '../../service/processing/processor.ts';
-import type { ProcessResult } from '../../service/processing/types.ts';
 
 type Rgba = [number, number, number, number];
 const RED: Rgba = [255, 0, 0, 255];

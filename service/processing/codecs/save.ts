@@ -3,7 +3,7 @@ import type { ProcessingOptions } from '../../options/processing_options.ts';
 import type { ProcessingConfig } from '../config.ts';
 import { DeferredImage } from '../image/deferred_image.ts';
 import type { RawImage } from '../image/raw_image.ts';
-import type { EncodeTiming } from '../types.ts';
+import type { EncodeTiming } from '../process_request.ts';
 import { type EncodeInput, encode, encodeToFit } from './encode.ts';
 import { outputMeta } from './finalize.ts';
 import type { SourceHeader } from './open_source.ts';
