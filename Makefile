@@ -42,7 +42,7 @@ emulators:
 ## libjxl/libheif tools (independent decoders and encoders for BMP/ICO/JPEG XL/HEIC), and what
 ## the pod runner (test/pod) needs to give a pod its own network namespace and users.
 system-deps:
-	bash test/fixtures/apt.sh nginx=nginx wrk=wrk bmptopnm=netpbm djxl=libjxl-tools heif-enc=libheif-examples ip=iproute2 setpriv=util-linux unshare=util-linux nsenter=util-linux promtool=prometheus prometheus=prometheus
+	bash test/fixtures/apt.sh nginx=nginx wrk=wrk bmptopnm=netpbm djxl=libjxl-tools heif-enc=libheif-examples pdftoppm=poppler-utils ip=iproute2 setpriv=util-linux unshare=util-linux nsenter=util-linux promtool=prometheus prometheus=prometheus
 
 ## run: start the server on 127.0.0.1:8080 over the bundled sample images, printing example URLs.
 run: deps
@@ -70,6 +70,7 @@ test: deps photos system-deps
 lint: deps
 	biome check .
 	node operator/generate.ts --check
+	node scripts/check-docs.ts
 
 typecheck: deps
 	tsc -p tsconfig.json

@@ -2,7 +2,7 @@
  * The cost of each format on the same photo, in process (no HTTP), each measurement in a child
  * process of its own so its peak RSS is its own. Output: `rs:fit:1024:1024/f:FORMAT` from the
  * JPEG photo. Input: the same photo stored as each format tinycdn decodes with its own code or
- * WebAssembly (BMP, JPEG XL, HEIC) next to JPEG, each made into a 1024 px JPEG. Printed by `make bench`.
+ * WebAssembly (BMP, JPEG XL, HEIC, PDF) next to JPEG, each made into a 1024 px JPEG. Printed by `make bench`.
  *
  *   node bench/codecs.ts [--photo PATH] [--seconds S]
  */
@@ -12,10 +12,12 @@ import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import sharp from 'sharp';
 import { SAVE_FORMATS, type SaveFormat } from '../service/formats/registry.ts';
 import { defaultProcessingOptions } from '../service/options/processing_options.ts';
 import { defaultProcessingConfig } from '../service/processing/config.ts';
 import { createProcessor } from '../service/processing/processor.ts';
+import { jpegPagePdf } from '../test/helpers/pdf.ts';
 import { photoOfAtLeast } from '../test/helpers/photos.ts';
 import { table } from './harness.ts';
 
@@ -94,6 +96,16 @@ try {
   writeFileSync(join(dir, 'photo.png'), (await transform(original, 'png', 0)).data);
   execFileSync('heif-enc', ['-q', '80', join(dir, 'photo.png'), '-o', join(dir, 'photo.heic')]);
   inputs.push(['heic', join(dir, 'photo.heic')]);
+  // PDF: the photo as a scanned page (its JPEG embedded, one point a pixel), rendered by PDFium.
+  const m = await sharp(original).metadata();
+  const scan = jpegPagePdf(original, {
+    width: m.width,
+    height: m.height,
+    pxWidth: m.width,
+    pxHeight: m.height,
+  });
+  writeFileSync(join(dir, 'photo.pdf'), scan);
+  inputs.push(['pdf', join(dir, 'photo.pdf')]);
   console.log(`\nSource formats: the same photo stored as each → rs:fit:1024:1024 JPEG:`);
   console.log(table([head, ...inputs.map(([f, path]) => row(f, child(path, 'jpeg')))]));
 } finally {

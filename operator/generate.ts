@@ -2,6 +2,7 @@
  * Writes every generated file from its one source (`npm run generate`):
  * - crds/imageproxies.tinycdn.dev.yaml             ← operator/api (the ImageProxy CRD)
  * - charts/tinycdn/dashboards/tinycdn.json          ← operator/monitoring/dashboard.ts (Grafana)
+ * - docs/imageproxy-reference.md                   ← operator/api (every field of the CRD)
  * - config/rbac/role.yaml                          ← operator/rbac.ts
  * - charts/tinycdn/templates/_rbac-rules.tpl        ← operator/rbac.ts (the chart's RBAC rules)
  * - charts/tinycdn/templates/crd-imageproxies.yaml  ← operator/api (the CRD in crds/, templated)
@@ -15,6 +16,7 @@ import { join, relative } from 'node:path';
 import { Document, isMap, isSeq, stringify } from 'yaml';
 import pkg from '../package.json' with { type: 'json' };
 import { imageProxyCrd } from './api/crd.ts';
+import { renderReference } from './api/reference.ts';
 import type { KubeObject } from './builders/types.ts';
 import { valuesSchema, valuesTable } from './chart-values.ts';
 import { buildDashboard } from './monitoring/dashboard.ts';
@@ -151,6 +153,7 @@ export const renderDashboard = (): string => `${JSON.stringify(buildDashboard(),
 
 export const CRD_PATH = join(ROOT, 'crds', 'imageproxies.tinycdn.dev.yaml');
 export const DASHBOARD_PATH = join(CHART, 'dashboards', 'tinycdn.json');
+export const REFERENCE_PATH = join(ROOT, 'docs', 'imageproxy-reference.md');
 
 /** Every generated file: its path and the content it should have. */
 export function generatedFiles(): Array<{ path: string; content: string }> {
@@ -158,6 +161,7 @@ export function generatedFiles(): Array<{ path: string; content: string }> {
   return [
     { path: CRD_PATH, content: renderCrd() },
     { path: DASHBOARD_PATH, content: renderDashboard() },
+    { path: REFERENCE_PATH, content: renderReference(imageProxyCrd(), GENERATOR) },
     { path: join(ROOT, 'config', 'rbac', 'role.yaml'), content: renderRbacConfig() },
     { path: join(CHART, 'templates', '_rbac-rules.tpl'), content: renderChartRules() },
     { path: join(CHART, 'templates', 'crd-imageproxies.yaml'), content: renderChartCrd() },

@@ -11,6 +11,7 @@ import sharp from 'sharp';
 import { encodeBmp } from '../service/processing/codecs/bmp.ts';
 import { encodeIco } from '../service/processing/codecs/ico.ts';
 import { encodeJxl } from '../service/processing/codecs/wasm_codecs.ts';
+import { makePdf, type PdfRect } from '../test/helpers/pdf.ts';
 
 const OUT = import.meta.dirname;
 
@@ -194,5 +195,23 @@ try {
 } finally {
   rmSync(tmp, { recursive: true, force: true });
 }
+
+// PDF: two A5 landscape pages (595x420 pt) of flat vector shapes, no fonts; page 2 differs
+// from page 1 so `pg:1` visibly picks it.
+const blocks = (sky: PdfRect['rgb'], ground: PdfRect['rgb'], sun: PdfRect['rgb']): PdfRect[] => [
+  { x: 0, y: 0, width: 595, height: 420, rgb: sky },
+  { x: 0, y: 0, width: 595, height: 140, rgb: ground },
+  { x: 420, y: 260, width: 90, height: 90, rgb: sun },
+  { x: 60, y: 140, width: 120, height: 160, rgb: [248, 249, 250] },
+  { x: 95, y: 140, width: 50, height: 80, rgb: [62, 44, 35] },
+  { x: 230, y: 140, width: 150, height: 110, rgb: [214, 40, 40] },
+];
+total += write(
+  'brochure.pdf',
+  makePdf([
+    { width: 595, height: 420, rects: blocks([109, 131, 166], [52, 66, 92], [252, 191, 73]) },
+    { width: 595, height: 420, rects: blocks([29, 53, 87], [27, 67, 50], [244, 162, 97]) },
+  ]),
+);
 
 console.log(`${'total'.padEnd(20)} ${(total / 1024).toFixed(1).padStart(7)} KB`);

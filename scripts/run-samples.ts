@@ -36,6 +36,7 @@ const bitmap = first(/\.bmp$/i);
 const icon = first(/\.ico$/i);
 const jxl = first(/\.jxl$/i);
 const heic = first(/\.heic$/i);
+const pdf = first(/\.pdf$/i);
 
 const examples: Array<[string, string | undefined, string]> = [
   ['fit into 300x300', photo, '/rs:fit:300:300'],
@@ -52,6 +53,8 @@ const examples: Array<[string, string | undefined, string]> = [
   ['photo as JPEG XL', photo, '/rs:fit:600:600/f:jxl'],
   ['JPEG XL source to WebP', jxl, '/rs:fill:300:300/f:webp'],
   ['HEIC source to JPEG', heic, '/rs:fit:400:400/f:jpg'],
+  ['PDF, first page to PNG', pdf, '/rs:fit:400:400/f:png'],
+  ['PDF, second page (pg:1) to WebP', pdf, '/pg:1/rs:fit:400:400/f:webp'],
 ];
 
 await serveForever(env);

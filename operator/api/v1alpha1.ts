@@ -6,6 +6,7 @@
  */
 import { type Static, Type } from '@sinclair/typebox';
 import pkg from '../../package.json' with { type: 'json' };
+import { SAVE_FORMATS, type SaveFormat } from '../../service/formats/registry.ts';
 import { cel, IntOrString, Opaque, OpaqueList, QuantityMap, StringMap } from './schema.ts';
 
 export const GROUP = 'tinycdn.dev';
@@ -66,7 +67,8 @@ export const OPERATOR_OWNED_ENV = [
 
 const celList = (items: readonly string[]) => `[${items.map((i) => `'${i}'`).join(', ')}]`;
 
-const FORMAT_NAMES = ['jpeg', 'png', 'webp', 'avif', 'gif', 'tiff'] as const;
+/** The formats tinycdn writes, from the one format registry the service reads too. */
+const FORMAT_NAMES = SAVE_FORMATS;
 
 const SecretRef = (description: string) =>
   Type.Object(
@@ -323,7 +325,7 @@ export const FormatsSpec = Type.Object(
       description: 'Default quality (IMGPROXY_QUALITY).',
     }),
     formatQuality: Type.Optional(
-      Type.Unsafe<Partial<Record<(typeof FORMAT_NAMES)[number], number>>>({
+      Type.Unsafe<Partial<Record<SaveFormat, number>>>({
         type: 'object',
         additionalProperties: { type: 'integer', minimum: 1, maximum: 100 },
         description: 'Quality per output format, e.g. {webp: 79, avif: 63} (IMGPROXY_FORMAT_QUALITY).',

@@ -217,7 +217,7 @@ export const FORMATS = {
     mime: 'application/pdf',
     extension: 'pdf',
     magic: (b) => b.length >= 5 && ascii(b, 0, 5) === '%PDF-',
-    read: false,
+    // Read by PDFium in WebAssembly, off the main thread (processing/codecs/pdf_source.ts): one page.
     write: false,
     imgproxyWrites: false,
     alpha: false,

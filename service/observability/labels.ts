@@ -33,6 +33,7 @@ export const ERROR_KINDS = [
   // processing
   'cannot_save_format',
   'invalid_image',
+  'page_not_found',
   'result_too_big',
   'source_frame_resolution_too_big',
   'source_resolution_too_big',

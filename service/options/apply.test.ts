@@ -68,6 +68,8 @@ describe('processing options: every name and alias, as a URL writes them', () =>
     ['keep_copyright off', 'kcr:false', { keepCopyright: false }],
     ['strip_color_profile off', 'scp:0', { stripColorProfile: false }],
     ['enforce_thumbnail', 'eth:1', { enforceThumbnail: true }],
+    ['page (imgproxy Pro), 0-based', 'page:3', { page: 3 }],
+    ['page alias pg', 'pg:0', { page: 0 }],
     ['quality', 'q:55', { quality: 55 }],
     ['max_bytes', 'mb:10000', { maxBytes: 10000 }],
     ['format', 'f:webp', { format: 'webp' }],

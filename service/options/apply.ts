@@ -390,6 +390,12 @@ const OPTIONS: ReadonlyArray<readonly [readonly string[], Apply]> = [
   [['preserve_hdr', 'ph'], boolField('preserve_hdr', 'preserveHdr')],
   [['enforce_thumbnail', 'eth'], boolField('enforce_thumbnail', 'enforceThumbnail')],
   [
+    ['page', 'pg'],
+    (o, a) => {
+      o.page = parsePositiveInt('page', single('page', a));
+    },
+  ],
+  [
     ['quality', 'q'],
     (o, a) => {
       o.quality = parseQuality('quality', single('quality', a));

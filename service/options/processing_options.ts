@@ -111,6 +111,8 @@ export interface ProcessingOptions {
    * channel here, as imgproxy's are without it.
    */
   preserveHdr: boolean;
+  /** `page` (imgproxy Pro): the 0-based page of a PDF source to render. */
+  page: number;
   /** The URL's `quality`; 0 = not given: use formatQuality[format] (which holds IMGPROXY_QUALITY as the fallback). */
   quality: number;
   formatQuality: Partial<Record<OutputFormat, number>>;
@@ -164,6 +166,7 @@ export function defaultProcessingOptions(): ProcessingOptions {
     stripColorProfile: true,
     enforceThumbnail: false,
     preserveHdr: false,
+    page: 0,
     quality: 0,
     formatQuality: {},
     maxBytes: 0,

@@ -59,3 +59,14 @@ export const cannotSaveFormat = (format: string) =>
   new HttpError('cannot_save_format', 422, `Can't save ${format}: the format can only be passed through`, {
     publicMessage: `Can't convert the image to ${format}`,
   });
+
+/** The `page` option asks for a page past the end of the document. */
+export const pageNotFound = (page: number, pages: number) =>
+  new HttpError(
+    'page_not_found',
+    422,
+    `Page ${page} not found: the document has ${pages} page(s), numbered from 0`,
+    {
+      publicMessage: `Page ${page} not found: the document has ${pages} page(s), numbered from 0`,
+    },
+  );

@@ -1,4 +1,5 @@
 import {
+  canPassRaw,
   canRead,
   canSave,
   detectImageFormat,
@@ -53,13 +54,18 @@ async function processImage(
 
   const skipFormats = [...cfg.skipProcessingFormats, ...po.skipProcessing];
   if (srcFormat === 'svg' && keepsSvg(po, cfg, skipFormats)) return svgPassthrough(data, cfg);
-  if (srcFormat !== 'svg' && skipFormats.includes(srcFormat) && (po.format ?? srcFormat) === srcFormat) {
+  if (
+    srcFormat !== 'svg' &&
+    canPassRaw(srcFormat) &&
+    skipFormats.includes(srcFormat) &&
+    (po.format ?? srcFormat) === srcFormat
+  ) {
     return skipProcessing(data, srcFormat, po);
   }
   if (po.format !== undefined && !canSave(po.format)) throw cannotSaveFormat(po.format);
   if (!canRead(srcFormat)) throw unsupportedImageType();
 
-  const src = await openSource(data, srcFormat, po);
+  const src = await openSource(data, srcFormat, po, { signal });
   const h = src.header;
   signal?.throwIfAborted();
 

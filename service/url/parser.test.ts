@@ -63,6 +63,7 @@ describe('URL parser: sources', () => {
     ['an unknown extension', '/x/plain/local:///a.jpg@exe', 404],
     ['an extension we cannot write', '/x/plain/local:///a.jpg@heic', 422],
     ['an unknown option', '/x/foo:1/plain/local:///a.jpg', 404],
+    ['a negative page', '/x/pg:-1/plain/local:///a.pdf', 404],
   ];
   for (const [name, path, status] of bad) {
     it(`refuses ${name} with ${status}`, () => assert.throws(() => parse(path), { status }));

@@ -4,20 +4,20 @@
  */
 const NO_HEIC_ENCODER =
   'HEIC output: no HEVC encoder tinycdn can ship (x265 is GPL; none with a permissive licence on npm), ' +
-  'so a format imgproxy writes and tinycdn cannot answers 422 (README, formats)';
+  'so a format imgproxy writes and tinycdn cannot answers 422 (docs/url-api.md, compatibility)';
 const Q0 =
   'deliberate: tinycdn reads `image/webp;q=0` as "not acceptable" (RFC 9110); imgproxy only looks ' +
-  'for the substring `image/webp` (README, compatibility notes)';
+  'for the substring `image/webp` (docs/url-api.md, compatibility)';
 const CASE =
   'deliberate: media types are case-insensitive (RFC 9110), so `IMAGE/WEBP` counts; imgproxy ' +
-  'matches `image/webp` case-sensitively (README, compatibility notes)';
+  'matches `image/webp` case-sensitively (docs/url-api.md, compatibility)';
 
 const KNOWN: Array<[config: string, casePattern: string, why: string]> = [
   [
     'defaults',
     'rot:-90/w:100 photo.jpg',
     'imgproxy answers 500: a negative angle reaches libvips as an invalid angle; tinycdn turns ' +
-      '-90 into 270 (README, compatibility notes)',
+      '-90 into 270 (docs/url-api.md, compatibility)',
   ],
   ['*', '@heic', NO_HEIC_ENCODER],
   ['*', 'f:heic', NO_HEIC_ENCODER],
@@ -25,13 +25,13 @@ const KNOWN: Array<[config: string, casePattern: string, why: string]> = [
     'defaults',
     'raw:1 notes.txt',
     'deliberate: raw sends only bytes that are a known image; imgproxy relays any file as text/plain ' +
-      '(README, compatibility notes; issue 11 item 11)',
+      '(docs/url-api.md, compatibility; issue 11 item 11)',
   ],
   [
     'defaults',
     'HEAD *',
     'deliberate: imgproxy answers every HEAD with an empty 200 text/plain without reading the URL; ' +
-      'tinycdn answers HEAD with the status and headers the GET would get (README, compatibility notes)',
+      'tinycdn answers HEAD with the status and headers the GET would get (docs/url-api.md, compatibility)',
   ],
   ['auto webp+avif', 'Accept webp;q=0 *', Q0],
   ['auto webp, enforce', 'Accept webp;q=0 *', Q0],

@@ -22,7 +22,7 @@ import { getOk } from './http.ts';
 export const ROOT = join(import.meta.dirname, '..', '..');
 /** A cold machine builds Kubernetes, the node binaries and the images first. */
 export const SETUP_MS = 90 * 60_000;
-/** The namespace and release name of the chart, as the README installs it. */
+/** The namespace and release name of the chart, as docs/kubernetes.md installs it. */
 export const OPERATOR_NAMESPACE = 'tinycdn-system';
 export const RELEASE = 'tinycdn';
 
@@ -85,7 +85,7 @@ export const condition = (o: Obj | undefined, type: string): string | undefined 
     ?.status;
 
 /**
- * The chart installed as the README says (`helm install tinycdn charts/tinycdn -n tinycdn-system
+ * The chart installed as docs/kubernetes.md says (`helm install tinycdn charts/tinycdn -n tinycdn-system
  * --create-namespace`), with the chart's default image, which `make images` built and the node has:
  * nothing is pulled. Idempotent, so every e2e file can call it.
  */

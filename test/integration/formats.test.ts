@@ -20,7 +20,7 @@ describe('formats over HTTP', () => {
       'small.jpg': await jpeg(200, 100),
       'photo.jpg': readFileSync(photo.path),
       'logo.png': await png(120, 80, { alpha: true }),
-      // Recognised by their magic bytes: a PDF (not decodable here), a JPEG XL header alone.
+      // Recognised by their magic bytes: a PDF with no pages, a JPEG XL header alone.
       'codestream.jxl': Buffer.from([0xff, 0x0a, 0xfa, 0x1f, 0x42, 0x00, 0x10, 0x00]),
       'doc.pdf': Buffer.from('%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n'),
     });
@@ -43,10 +43,10 @@ describe('formats over HTTP', () => {
     }
   }
 
-  it('answers 422 for PDF sources, which it recognises but cannot decode', async () => {
+  it('answers 422 for a PDF with no page to render (PDF sources: formats-pdf.test.ts)', async () => {
     const res = await s.get('/insecure/rs:fit:100:100/f:png/plain/local:///doc.pdf');
     assert.equal(res.status, 422);
-    assert.match(await res.text(), /Source image type not supported/);
+    assert.match(await res.text(), /Invalid source image/);
   });
 
   it('answers 422 for a JPEG XL codestream that stops after its size', async () => {

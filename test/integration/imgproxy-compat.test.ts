@@ -1,6 +1,6 @@
 /**
  * The differences issue 11 found between imgproxy v4.0.12 and tinycdn, each checked over a
- * real socket: fixed ones answer as imgproxy does, deliberate ones as the README's
+ * real socket: fixed ones answer as imgproxy does, deliberate ones as docs/url-api.md's
  * compatibility notes say. (test/differential compares against imgproxy itself when a binary
  * is at hand.)
  */
@@ -79,7 +79,7 @@ describe('imgproxy compatibility (issue 11)', () => {
     assert.equal(await size(await s.get('/x/w:40/plain/local:///photo.jpg/')), '40x30');
   });
 
-  it('11. raw:1 on a file that is no image is refused with 422 (deliberate, see README)', async () => {
+  it('11. raw:1 on a file that is no image is refused with 422 (deliberate, see docs/url-api.md)', async () => {
     const res = await s.get('/x/raw:1/plain/local:///notes.txt');
     assert.equal(res.status, 422);
     assert.match(res.headers.get('content-type') ?? '', /^text\/plain/);

@@ -9,6 +9,7 @@ import { decodePixelLimit, megapixels, workingPixelLimit } from '../image/limits
 import { RawImage } from '../image/raw_image.ts';
 import { type DibHeader, decodeDib, readBmpHeader } from './bmp.ts';
 import { largestIcoEntry } from './ico.ts';
+import { openPdf } from './pdf_source.ts';
 import { sanitizeSvg } from './svg_sanitize.ts';
 import { openHeif, openJxl } from './wasm_source.ts';
 
@@ -72,13 +73,14 @@ export async function openSource(
   data: Buffer,
   format: ImageFormat,
   po: ProcessingOptions,
-  opts: { headerOnly?: boolean } = {},
+  opts: { headerOnly?: boolean; signal?: AbortSignal } = {},
 ): Promise<OpenedSource> {
   const limitMp = Math.max(po.security.maxSrcResolution, po.security.maxAnimationFrameResolution);
 
   if (format === 'svg') return openSvg(data, po);
   if (format === 'bmp') return openDib(data, readBmpHeader(data), po.security);
   if (format === 'jxl') return openJxl(data, po.security, opts.headerOnly ?? false);
+  if (format === 'pdf') return openPdf(data, po, opts.signal);
   if (format === 'ico') {
     const entry = largestIcoEntry(data);
     if (entry.kind === 'dib') return openDib(entry.data, entry.header, po.security);
