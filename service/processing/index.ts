@@ -4,7 +4,7 @@
  * file per pipeline step; `geometry/` the size, position and gravity maths; `image/` the
  * image the steps work on (real, deferred to one libvips pass, or size-only) and the
  * source limits; `codecs/` opening sources and saving results, with the decoders and
- * encoders libvips lacks (BMP, ICO, JPEG XL and HEIC in WebAssembly) and SVG sanitizing.
+ * encoders libvips lacks (BMP, ICO; JPEG XL, HEIC and PDF in WebAssembly) and SVG sanitizing.
  */
 
 export { detectImageFormat } from '../formats/registry.ts';
