@@ -8,9 +8,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { encodeBmp } from '../service/processing/bmp.ts';
-import { encodeIco } from '../service/processing/ico.ts';
-import { encodeJxl } from '../service/processing/wasm_codecs.ts';
+import { encodeBmp } from '../service/processing/codecs/bmp.ts';
+import { encodeIco } from '../service/processing/codecs/ico.ts';
+import { encodeJxl } from '../service/processing/codecs/wasm_codecs.ts';
 import { makePdf, type PdfRect } from '../test/helpers/pdf.ts';
 
 const OUT = import.meta.dirname;

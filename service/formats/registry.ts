@@ -156,7 +156,7 @@ export const FORMATS = {
     extension: 'heic',
     otherExtensions: ['heif'],
     magic: (b) => isoBrands(b).some((br) => HEIF_BRANDS.has(br)),
-    // Read by libvips when it holds AV1, else (HEVC) by libheif in WebAssembly (wasm_source.ts);
+    // Read by libvips when it holds AV1, else (HEVC) by libheif in WebAssembly (processing/codecs/wasm_source.ts);
     // not written: no permissively licensed HEVC encoder exists for this server to use.
     write: false,
     minDimension: 16,
@@ -181,7 +181,7 @@ export const FORMATS = {
     mime: 'image/bmp',
     extension: 'bmp',
     magic: (b) => b.length >= 26 && b[0] === 0x42 && b[1] === 0x4d,
-    // Decoded and encoded by service/processing/bmp.ts (libvips as bundled has neither).
+    // Decoded and encoded by service/processing/codecs/bmp.ts (libvips as bundled has neither).
     write: 'encode',
   },
   ico: {
@@ -191,7 +191,7 @@ export const FORMATS = {
     extension: 'ico',
     magic: (b) =>
       b.length >= 6 && b.readUInt16LE(0) === 0 && b.readUInt16LE(2) === 1 && b.readUInt16LE(4) > 0,
-    // Read and written by service/processing/ico.ts (PNG or BMP entries in; one PNG entry out).
+    // Read and written by service/processing/codecs/ico.ts (PNG or BMP entries in; one PNG entry out).
     write: 'encode',
     maxDimension: 256,
   },
@@ -202,7 +202,7 @@ export const FORMATS = {
     magic: (b) =>
       (b.length >= 4 && b[0] === 0xff && b[1] === 0x0a) ||
       (b.length >= 12 && b.subarray(0, 12).equals(JXL_CONTAINER)),
-    // Read and written by libjxl in WebAssembly, off the main thread (processing/jxl.ts).
+    // Read and written by libjxl in WebAssembly, off the main thread (processing/codecs/wasm_codecs.ts).
     write: 'encode',
     // What this server writes: one frame, no ICC profile (the WebAssembly encoder takes neither).
     animated: false,
@@ -217,7 +217,7 @@ export const FORMATS = {
     mime: 'application/pdf',
     extension: 'pdf',
     magic: (b) => b.length >= 5 && ascii(b, 0, 5) === '%PDF-',
-    // Read by PDFium in WebAssembly, off the main thread (processing/pdf_source.ts): one page.
+    // Read by PDFium in WebAssembly, off the main thread (processing/codecs/pdf_source.ts): one page.
     write: false,
     imgproxyWrites: false,
     alpha: false,

@@ -6,13 +6,14 @@ import { ERROR_KINDS, errorLabel, FORMATS, formatLabel, statusLabel } from './la
 
 const SERVICE = join(import.meta.dirname, '..');
 
-/** Every kind given to `new HttpError('kind', …)` or the URL module's `invalid('kind', …)` in the service's sources. */
+/** Every kind given to `new HttpError('kind', …)` or the options module's `invalidUrlError('kind', …)` in the service's sources. */
 function declaredKinds(): Set<string> {
   const kinds = new Set<string>();
   for (const entry of readdirSync(SERVICE, { recursive: true, withFileTypes: true })) {
     if (!entry.isFile() || !entry.name.endsWith('.ts') || entry.name.endsWith('.test.ts')) continue;
     const text = readFileSync(join(entry.parentPath, entry.name), 'utf8');
-    for (const m of text.matchAll(/(?:new HttpError|\binvalid)\(\s*'([a-z_]+)'/g)) kinds.add(m[1] ?? '');
+    for (const m of text.matchAll(/(?:new HttpError|\binvalidUrlError)\(\s*'([a-z_]+)'/g))
+      kinds.add(m[1] ?? '');
   }
   return kinds;
 }

@@ -1,7 +1,7 @@
-import type { ProcessingOptions } from '../url/options.ts';
+import type { ProcessingOptions } from '../options/processing_options.ts';
 import { newContext, type PipelineContext } from './context.ts';
+import { RawImage } from './image/raw_image.ts';
 import { mainPipeline, runPipeline } from './pipeline.ts';
-import { RawImage } from './raw_image.ts';
 
 /**
  * Runs the main pipeline on each frame of an animation (the frames come decoded and stacked

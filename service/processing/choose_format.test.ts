@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { ImageFormat, OutputFormat } from '../url/options.ts';
+import type { ImageFormat, OutputFormat } from '../options/processing_options.ts';
 import { chooseFormatForRequest, type FormatInputs } from './choose_format.ts';
 import { defaultProcessingConfig, type ProcessingConfig } from './config.ts';
 

@@ -4,7 +4,7 @@ import {
   supportsAlpha,
   supportsAnimation,
 } from '../formats/registry.ts';
-import type { ImageFormat, OutputFormat } from '../url/options.ts';
+import type { ImageFormat, OutputFormat } from '../options/processing_options.ts';
 import type { ProcessingConfig } from './config.ts';
 
 /** What the format choice depends on besides the configuration. */

@@ -5,7 +5,7 @@
  */
 import { type Env, EnvReader } from '../env.ts';
 import { canSave, formatByName, SAVE_FORMATS, type SaveFormat } from '../formats/registry.ts';
-import type { ImageFormat } from '../url/options.ts';
+import type { ImageFormat } from '../options/processing_options.ts';
 
 export const WEBP_PRESETS = ['default', 'photo', 'picture', 'drawing', 'icon', 'text'] as const;
 export type WebpPreset = (typeof WEBP_PRESETS)[number];

@@ -1,7 +1,7 @@
-import type { Gravity, ImageFormat, OutputFormat, ProcessingOptions } from '../url/options.ts';
+import type { Gravity, ImageFormat, OutputFormat, ProcessingOptions } from '../options/processing_options.ts';
 import type { ProcessingConfig } from './config.ts';
-import type { Img, Overlay } from './image.ts';
-import type { Watermark } from './watermark_image.ts';
+import type { Img, Overlay } from './image/image.ts';
+import type { Watermark } from './image/watermark_image.ts';
 
 /** Reloads the source image, rendered or shrunk on load by `prescale` (1 = full size). */
 export interface SourceLoader {

@@ -1,12 +1,12 @@
 import sharp from 'sharp';
 import { canPassRaw, mimeType } from '../formats/registry.ts';
-import type { ImageFormat, ProcessingOptions } from '../url/options.ts';
+import type { ImageFormat, ProcessingOptions } from '../options/processing_options.ts';
+import { openSource, SVG_MAX_SIDE } from './codecs/open_source.ts';
+import { sanitizeSvg } from './codecs/svg_sanitize.ts';
 import type { ProcessingConfig } from './config.ts';
 import { invalidImage, unsupportedImageType } from './errors.ts';
-import { checkDimensions } from './limits.ts';
-import { openSource, SVG_MAX_SIDE } from './source.ts';
-import { sanitizeSvg } from './svg_sanitize.ts';
-import type { ProcessResult } from './types.ts';
+import { checkDimensions } from './image/limits.ts';
+import type { ProcessResult } from './process_request.ts';
 
 const result = (data: Buffer, format: ImageFormat, width: number, height: number): ProcessResult => ({
   data,

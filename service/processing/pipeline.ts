@@ -1,16 +1,16 @@
-import { applyFilters } from './apply_filters.ts';
 import type { PipelineContext, Step } from './context.ts';
-import { crop, cropToResult } from './crop.ts';
-import { extend, extendAspectRatio } from './extend.ts';
-import { fixSize } from './fix_size.ts';
-import { flatten } from './flatten.ts';
-import { padding } from './padding.ts';
-import { prepare } from './prepare.ts';
-import { rotateAndFlip } from './rotate_and_flip.ts';
-import { scale } from './scale.ts';
-import { scaleOnLoad } from './scale_on_load.ts';
-import { trim } from './trim.ts';
-import { watermark } from './watermark.ts';
+import { applyFilters } from './steps/apply_filters.ts';
+import { crop, cropToResult } from './steps/crop.ts';
+import { extend, extendAspectRatio } from './steps/extend.ts';
+import { fixSize } from './steps/fix_size.ts';
+import { flatten } from './steps/flatten.ts';
+import { padding } from './steps/padding.ts';
+import { prepare } from './steps/prepare.ts';
+import { rotateAndFlip } from './steps/rotate_and_flip.ts';
+import { scale } from './steps/scale.ts';
+import { scaleOnLoad } from './steps/scale_on_load.ts';
+import { trim } from './steps/trim.ts';
+import { watermark } from './steps/watermark.ts';
 
 /**
  * The main pipeline, in imgproxy's order. It runs once for a still image and once per

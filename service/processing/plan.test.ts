@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { formatSpec } from '../formats/registry.ts';
-import { defaultGravity, defaultProcessingOptions, type ProcessingOptions } from '../url/options.ts';
+import {
+  defaultGravity,
+  defaultProcessingOptions,
+  type ProcessingOptions,
+} from '../options/processing_options.ts';
 import { defaultProcessingConfig } from './config.ts';
 import { planResultSize, type SourceShape } from './plan.ts';
 

@@ -1,9 +1,9 @@
-import type { ImageFormat, OutputFormat, ProcessingOptions } from '../url/options.ts';
+import type { ImageFormat, OutputFormat, ProcessingOptions } from '../options/processing_options.ts';
 import type { ProcessingConfig } from './config.ts';
 import { newContext, type SourceLoader } from './context.ts';
-import { round } from './imath.ts';
+import { round } from './geometry/imath.ts';
+import { ShapeImage } from './image/shape_image.ts';
 import { mainPipeline, runPipeline } from './pipeline.ts';
-import { ShapeImage } from './shape_image.ts';
 
 /** What the plan needs to know about the source: its header, nothing decoded. */
 export interface SourceShape {

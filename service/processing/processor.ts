@@ -7,23 +7,23 @@ import {
   type SaveFormat,
   supportsAnimation,
 } from '../formats/registry.ts';
-import type { ProcessingOptions } from '../url/options.ts';
+import type { ProcessingOptions } from '../options/processing_options.ts';
 import { frameDelays, transformFrames } from './animation.ts';
 import { chooseFormatForRequest } from './choose_format.ts';
+import { openSource } from './codecs/open_source.ts';
+import { saveImage } from './codecs/save.ts';
 import type { ProcessingConfig } from './config.ts';
 import { newContext } from './context.ts';
-import { DeferredImage } from './deferred_image.ts';
 import { cannotSaveFormat, resultTooBig, unsupportedImageType } from './errors.ts';
-import { checkDimensions } from './limits.ts';
+import { DeferredImage } from './image/deferred_image.ts';
+import { checkDimensions } from './image/limits.ts';
+import { RawImage } from './image/raw_image.ts';
+import { ShapeImage } from './image/shape_image.ts';
+import { loadWatermark, type Watermark } from './image/watermark_image.ts';
 import { keepsSvg, rawPassthrough, skipProcessing, svgPassthrough } from './passthrough.ts';
 import { mainPipeline, runPipeline } from './pipeline.ts';
 import { planResultSize } from './plan.ts';
-import { RawImage } from './raw_image.ts';
-import { saveImage } from './save.ts';
-import { ShapeImage } from './shape_image.ts';
-import { openSource } from './source.ts';
-import type { ProcessRequest, ProcessResult } from './types.ts';
-import { loadWatermark, type Watermark } from './watermark_image.ts';
+import type { ProcessRequest, ProcessResult } from './process_request.ts';
 
 export interface Processor {
   process(req: ProcessRequest): Promise<ProcessResult>;

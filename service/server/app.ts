@@ -1,7 +1,7 @@
 /**
  * The HTTP application, as fastify plugins in the order they apply:
  *
- *   errorAnswers   plugins/errors.ts         every error → short plain text, never cached
+ *   errorAnswers   plugins/error-answers.ts  every error → short plain text, never cached
  *   observability  plugins/observability.ts  one log line per request; image metrics and span
  *   probeRoutes    plugins/probes.ts         /health, /ready, landing page, favicon
  *   imageRoutes    plugins/images.ts         everything else: the image (handle-image.ts)
@@ -14,7 +14,7 @@ import type { ServerConfig } from './config.ts';
 import { badRequest } from './errors.ts';
 import type { ImageDeps } from './handle-image.ts';
 import { loggerOptions } from './logging.ts';
-import { errorAnswers, sendError } from './plugins/errors.ts';
+import { errorAnswers, sendError } from './plugins/error-answers.ts';
 import { imageRoutes } from './plugins/images.ts';
 import { observability } from './plugins/observability.ts';
 import { probeRoutes } from './plugins/probes.ts';

@@ -6,13 +6,13 @@
  * this): into N_request_span_duration_seconds{span} and, when tracing, a child span of the
  * request's span. `processing` is the decode and every step; `encode` is timed on its own only
  * when the encoder runs as a separate pass over decoded pixels. When no step needs the pixels,
- * decode, resize and encode run fused in one libvips pass (processing/deferred_image.ts) and
+ * decode, resize and encode run fused in one libvips pass (processing/image/deferred_image.ts) and
  * `processing` covers all of it: no `encode` is observed, since no honest split exists.
  */
 import type { ServiceMetrics } from '../observability/metrics.ts';
 import { endWithError, type Span, type Tracing } from '../observability/tracing.ts';
 import type { Processor } from '../processing/index.ts';
-import type { ProcessResult } from '../processing/types.ts';
+import type { ProcessResult } from '../processing/process_request.ts';
 import type { SourceImage, Sources } from '../sources/index.ts';
 import type { UrlConfig } from '../url/config.ts';
 import { type ParsedUrl, parsePath } from '../url/parser.ts';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { defaultProcessingOptions } from '../url/options.ts';
+import { defaultProcessingOptions } from '../options/processing_options.ts';
 import { loadServerConfig } from './config.ts';
 import { cacheHeaders, contentDisposition, resultFilename } from './headers.ts';
 

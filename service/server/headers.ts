@@ -1,8 +1,8 @@
 /** Response headers of a successful image answer, built in one place. */
 import { basename, extname } from 'node:path';
 import { formatByName, formatSpec } from '../formats/registry.ts';
-import type { ProcessResult } from '../processing/types.ts';
-import type { ProcessingOptions } from '../url/options.ts';
+import type { ProcessingOptions } from '../options/processing_options.ts';
+import type { ProcessResult } from '../processing/process_request.ts';
 import type { ServerConfig } from './config.ts';
 
 /** A strict policy for SVG answers, so an SVG opened directly cannot run anything. */

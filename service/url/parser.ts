@@ -4,10 +4,10 @@
  *   /SIGNATURE/OPTION/OPTION/.../BASE64/SOURCE.EXT   (base64url, may be split by '/')
  * With IMGPROXY_ONLY_PRESETS the options part is one segment of preset names.
  */
-import { type ApplyContext, applyOption, applyOptions, type UrlOption } from './apply.ts';
+import { type ApplyContext, applyOption, applyOptions, type UrlOption } from '../options/apply.ts';
+import type { ProcessingOptions } from '../options/processing_options.ts';
 import type { UrlConfig } from './config.ts';
 import { forbiddenOption, invalidUrl } from './errors.ts';
-import type { ProcessingOptions } from './options.ts';
 import { verifySignature } from './signature.ts';
 
 export interface ParsedUrl {

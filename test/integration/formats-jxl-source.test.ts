@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
-import { readJxlSize } from '../../service/processing/jxl_header.ts';
+import { readJxlSize } from '../../service/processing/codecs/jxl_header.ts';
 import { png, truncated } from '../helpers/images.ts';
 import { photoOfAtLeast } from '../helpers/photos.ts';
 import { bytes, startTestServer, type TestServer } from './harness.ts';

@@ -7,9 +7,12 @@ import { randomBytes } from 'node:crypto';
 import { after, describe, test } from 'node:test';
 import { deflateSync } from 'node:zlib';
 import sharp from 'sharp';
+import {
+  defaultProcessingOptions,
+  type ProcessingOptions,
+} from '../../service/options/processing_options.ts';
 import { defaultProcessingConfig } from '../../service/processing/config.ts';
 import { createProcessor } from '../../service/processing/processor.ts';
-import { defaultProcessingOptions, type ProcessingOptions } from '../../service/url/options.ts';
 
 const proc = await createProcessor(defaultProcessingConfig());
 const po = (o: Partial<ProcessingOptions> = {}): ProcessingOptions => ({
@@ -141,7 +144,7 @@ describe('hostile inputs end in a 422 (or decode as far as they go) with memory 
 
   test('a JPEG whose SOF claims a size within limits decodes to that size, bounded', async () => {
     // libjpeg only warns when the data runs out before the claimed size; with failOn 'error'
-    // (see source.ts) this decodes like browsers and imgproxy do: within the checked limits.
+    // (see processing/codecs/open_source.ts) this decodes like browsers and imgproxy do: within the checked limits.
     const r = await run(await lyingJpeg(3000, 2000));
     assert.deepEqual([r.width, r.height], [100, 67]);
     assert.ok(process.memoryUsage().rss < RSS_LIMIT);

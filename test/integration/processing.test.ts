@@ -9,16 +9,16 @@ import type { AddressInfo } from 'node:net';
 import { describe, test } from 'node:test';
 import sharp, { type Sharp } from 'sharp';
 import { detectImageFormat } from '../../service/formats/registry.ts';
-import { defaultProcessingConfig, type ProcessingConfig } from '../../service/processing/config.ts';
-import { readExifText } from '../../service/processing/exif.ts';
-import { createProcessor } from '../../service/processing/processor.ts';
-import type { ProcessResult } from '../../service/processing/types.ts';
 import {
   defaultGravity,
   defaultProcessingOptions,
   type GravityType,
   type ProcessingOptions,
-} from '../../service/url/options.ts';
+} from '../../service/options/processing_options.ts';
+import { readExifText } from '../../service/processing/codecs/exif.ts';
+import { defaultProcessingConfig, type ProcessingConfig } from '../../service/processing/config.ts';
+import type { ProcessResult } from '../../service/processing/process_request.ts';
+import { createProcessor } from '../../service/processing/processor.ts';
 
 type Rgba = [number, number, number, number];
 const RED: Rgba = [255, 0, 0, 255];

@@ -11,7 +11,7 @@ import { methodNotAllowed, requestTimeout, unauthorized } from '../errors.ts';
 import { handleImage, type ImageAnswer, type ImageDeps } from '../handle-image.ts';
 import { successHeaders } from '../headers.ts';
 import { parseAccept } from '../negotiate.ts';
-import { sendError, toHttpError } from './errors.ts';
+import { sendError, toHttpError } from './error-answers.ts';
 import type { ImageRecord } from './observability.ts';
 
 /**

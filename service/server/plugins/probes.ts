@@ -4,7 +4,7 @@
  */
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { routeNotFound, shuttingDown } from '../errors.ts';
-import { sendError } from './errors.ts';
+import { sendError } from './error-answers.ts';
 
 /** What a browser pointed at the server's root sees (imgproxy shows a page there too). */
 const LANDING =

@@ -1,0 +1,90 @@
+import type { Sharp } from 'sharp';
+import type { Rgb } from '../../options/processing_options.ts';
+import { resultTooBig } from '../errors.ts';
+import type { Img, Overlay } from './image.ts';
+import { RawImage } from './raw_image.ts';
+
+/**
+ * A decode that has not run yet: the source pipeline (decode, shrink-on-load, resize) and the
+ * size it will produce. When no step needs the pixels, the encoder takes `sharp()` and decode,
+ * resize and encode run as one libvips pass, with no raw copy in between. Any step first
+ * materialises the pixels into a RawImage, so the steps still run one by one in imgproxy's
+ * order (sharp's own pipeline would reorder them).
+ */
+export class DeferredImage implements Img {
+  readonly width: number;
+  readonly height: number;
+  readonly hasAlpha: boolean;
+  private readonly open: () => Sharp;
+  private readonly maxPixels: number;
+  private readonly decodeError: (err: unknown) => Error;
+  private materialized: Promise<RawImage> | undefined;
+
+  constructor(args: {
+    open: () => Sharp;
+    width: number;
+    height: number;
+    hasAlpha: boolean;
+    maxPixels: number;
+    /** Turns a decoder failure into the right HTTP error (the source is at fault: 422). */
+    decodeError: (err: unknown) => Error;
+  }) {
+    if (args.width * args.height > args.maxPixels) throw resultTooBig(args.width, args.height, 0);
+    this.open = args.open;
+    this.width = args.width;
+    this.height = args.height;
+    this.hasAlpha = args.hasAlpha;
+    this.maxPixels = args.maxPixels;
+    this.decodeError = args.decodeError;
+  }
+
+  /** The decoded pixels (decoded once, on first use). */
+  materialize(): Promise<RawImage> {
+    this.materialized ??= RawImage.from(this.open(), this.maxPixels).catch((err: unknown) => {
+      throw this.decodeError(err);
+    });
+    return this.materialized;
+  }
+
+  /** For the encoder only: the decoding pipeline, in sRGB like RawImage's pixels. */
+  sharp(): Sharp {
+    return this.open().toColourspace('srgb');
+  }
+
+  /** Errors of an encode that decoded on the way are the source's when the decoder raised them. */
+  mapError(err: unknown): Error {
+    return this.decodeError(err);
+  }
+
+  async resize(width: number, height: number): Promise<Img> {
+    if (width === this.width && height === this.height) return this;
+    return (await this.materialize()).resize(width, height);
+  }
+  async extract(left: number, top: number, width: number, height: number): Promise<Img> {
+    return (await this.materialize()).extract(left, top, width, height);
+  }
+  async embed(width: number, height: number, left: number, top: number): Promise<Img> {
+    return (await this.materialize()).embed(width, height, left, top);
+  }
+  async orient(flop: boolean, angle: 0 | 90 | 180 | 270): Promise<Img> {
+    return (await this.materialize()).orient(flop, angle);
+  }
+  async smartCrop(width: number, height: number): Promise<Img> {
+    return (await this.materialize()).smartCrop(width, height);
+  }
+  async blurSharpen(blurSigma: number, sharpenSigma: number): Promise<Img> {
+    return (await this.materialize()).blurSharpen(blurSigma, sharpenSigma);
+  }
+  async pixelate(size: number): Promise<Img> {
+    return (await this.materialize()).pixelate(size);
+  }
+  async flatten(background: Rgb): Promise<Img> {
+    return (await this.materialize()).flatten(background);
+  }
+  async composite(overlay: Overlay, left: number, top: number, tile: boolean): Promise<Img> {
+    return (await this.materialize()).composite(overlay, left, top, tile);
+  }
+  async trim(threshold: number, color: Rgb | undefined, equalHor: boolean, equalVer: boolean): Promise<Img> {
+    return (await this.materialize()).trim(threshold, color, equalHor, equalVer);
+  }
+}
