@@ -52,6 +52,22 @@ for (const page of pages) {
   }
 }
 
+// Files the docs name in code spans exist (a moved file leaves no stale path behind).
+const TOP =
+  /^(service|operator|cli|test|bench|charts|crds|config|images|examples|samples|scripts|docs|hack)\//;
+for (const page of pages) {
+  const text = read(page).replace(/```[\s\S]*?```/g, '');
+  for (const m of text.matchAll(/`([^`\s]+)`/g)) {
+    const path = (m[1] ?? '').replace(/:\d+$/, '');
+    if (!TOP.test(path) || /[*{}$<>]/.test(path) || !/\.[a-z]+$/.test(path)) continue;
+    try {
+      statSync(join(ROOT, path));
+    } catch {
+      problems.push(`${page}: names ${path}, which does not exist`);
+    }
+  }
+}
+
 // The service's variables and the documented ones.
 const code = filesUnder('service', (n) => n.endsWith('.ts') && !n.endsWith('.test.ts') && n !== 'testing.ts')
   .map(read)
