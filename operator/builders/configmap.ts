@@ -1,7 +1,9 @@
 /** ConfigMap `NAME-config`: the nginx configuration (when the cache is on) and the presets file (when there are presets). */
+
+import { CONFIG_KEYS } from '../api/pod.ts';
 import type { ImageProxy } from '../api/v1alpha1.ts';
 import { hasPresets, presetsFile } from './env.ts';
-import { CONFIG_KEYS, childMeta, configMapName } from './meta.ts';
+import { childMeta, configMapName } from './meta.ts';
 import { nginxConfig } from './nginx.ts';
 import type { KubeObject } from './types.ts';
 

@@ -6,20 +6,13 @@
  * signing Secret's checksum) on the pod template, so any change to them rolls the pods.
  */
 import { createHash } from 'node:crypto';
-import type { ImageProxy, ImageProxySpec } from '../api/v1alpha1.ts';
-import { byKey, type EnvVar, hasPresets, serviceTimeouts } from './env.ts';
 import {
   APP_CONTAINER,
   APP_PORT,
   APP_PORT_NAME,
   APP_UID,
   CACHE_CONTAINER,
-  CONFIG_HASH_ANNOTATION,
   CONFIG_KEYS,
-  childLabels,
-  childMeta,
-  configMapName,
-  deploymentName,
   EXPORTER_CONTAINER,
   EXPORTER_PORT,
   EXPORTER_PORT_NAME,
@@ -32,6 +25,15 @@ import {
   NGINX_STATUS_PORT,
   NGINX_UID,
   PATHS,
+} from '../api/pod.ts';
+import type { ImageProxy, ImageProxySpec } from '../api/v1alpha1.ts';
+import { byKey, type EnvVar, hasPresets, serviceTimeouts } from './env.ts';
+import {
+  CONFIG_HASH_ANNOTATION,
+  childLabels,
+  childMeta,
+  configMapName,
+  deploymentName,
   selectorLabels,
 } from './meta.ts';
 import { NGINX_PID, upstreamTimeoutSeconds } from './nginx.ts';

@@ -5,8 +5,9 @@
  * variables for tracing, and spec.env last (the API refuses names the operator derives, so
  * nothing here is overridden by it).
  */
+
+import { APP_PORT, CONFIG_KEYS, METRICS_NAMESPACE, METRICS_PORT, PATHS } from '../api/pod.ts';
 import type { ImageProxy, ImageProxySpec } from '../api/v1alpha1.ts';
-import { APP_PORT, CONFIG_KEYS, METRICS_NAMESPACE, METRICS_PORT, PATHS } from './meta.ts';
 
 /** A core/v1 EnvVar: a literal value or a key of a Secret. */
 export interface EnvVar {

@@ -3,8 +3,10 @@
  * transform container's CPU alone (ContainerResource), since the nginx sidecar's CPU says
  * little about load and would dilute the average.
  */
+
+import { APP_CONTAINER } from '../api/pod.ts';
 import type { ImageProxy } from '../api/v1alpha1.ts';
-import { APP_CONTAINER, childMeta, deploymentName } from './meta.ts';
+import { childMeta, deploymentName } from './meta.ts';
 import type { KubeObject } from './types.ts';
 
 export function buildHorizontalPodAutoscaler(ip: ImageProxy): KubeObject {

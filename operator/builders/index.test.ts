@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { CACHE_CONTAINER, EXPORTER_CONTAINER } from '../api/pod.ts';
 import type { ImageProxy } from '../api/v1alpha1.ts';
 import {
   buildChildren,
@@ -9,7 +10,6 @@ import {
   ownerReference,
   selectorLabels,
 } from './index.ts';
-import { CACHE_CONTAINER, EXPORTER_CONTAINER } from './meta.ts';
 import {
   buildInput,
   containerOf,

@@ -5,9 +5,11 @@
  * expressions come from operator/monitoring/ (queries.ts, alerts.ts), which the Grafana
  * dashboard is built from too, so both read the same series with the same labels.
  */
+
+import { EXPORTER_PORT_NAME, METRICS_PORT_NAME } from '../api/pod.ts';
 import type { ImageProxy } from '../api/v1alpha1.ts';
 import { alertRules } from '../monitoring/alerts.ts';
-import { childMeta, deploymentName, EXPORTER_PORT_NAME, METRICS_PORT_NAME, selectorLabels } from './meta.ts';
+import { childMeta, deploymentName, selectorLabels } from './meta.ts';
 import type { KubeObject } from './types.ts';
 
 export const MONITORING_API_VERSION = 'monitoring.coreos.com/v1';
