@@ -5,7 +5,7 @@ import type { ImageProxy } from '../api/v1alpha1.ts';
 import { hasPresets, presetsFile } from './env.ts';
 import { childMeta, configMapName } from './meta.ts';
 import { nginxConfig } from './nginx.ts';
-import type { KubeObject } from './types.ts';
+import type { ConfigMap } from './types.ts';
 
 /** The ConfigMap's data; the Deployment's config hash is computed over exactly this. */
 export function configData(ip: ImageProxy): Record<string, string> {
@@ -15,6 +15,6 @@ export function configData(ip: ImageProxy): Record<string, string> {
   return data;
 }
 
-export function buildConfigMap(ip: ImageProxy, data: Record<string, string> = configData(ip)): KubeObject {
+export function buildConfigMap(ip: ImageProxy, data: Record<string, string> = configData(ip)): ConfigMap {
   return { apiVersion: 'v1', kind: 'ConfigMap', metadata: childMeta(ip, configMapName(ip)), data };
 }

@@ -330,7 +330,7 @@ describe('env accepted by the service', () => {
     };
     const out: Record<string, string> = {};
     for (const e of envOf(ip)) {
-      const value = e.value ?? samples[e.valueFrom?.secretKeyRef.key ?? ''] ?? 'secret';
+      const value = e.value ?? samples[e.valueFrom?.secretKeyRef?.key ?? ''] ?? 'secret';
       out[e.name] = value
         .replace('/etc/tinycdn', join(root, 'config'))
         .replace('/srv/images', join(root, 'images'));

@@ -6,15 +6,12 @@
  * nothing here is overridden by it).
  */
 
+import type { V1EnvVar } from '@kubernetes/client-node';
 import { APP_PORT, CONFIG_KEYS, METRICS_NAMESPACE, METRICS_PORT, PATHS } from '../api/pod.ts';
 import type { ImageProxy, ImageProxySpec } from '../api/v1alpha1.ts';
 
-/** A core/v1 EnvVar: a literal value or a key of a Secret. */
-export interface EnvVar {
-  name: string;
-  value?: string;
-  valueFrom?: { secretKeyRef: { name: string; key: string; optional: boolean } };
-}
+/** A core/v1 EnvVar: here a literal value or a key of a Secret. */
+export type EnvVar = V1EnvVar;
 
 export interface DerivedEnv {
   env: EnvVar[];

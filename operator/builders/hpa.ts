@@ -4,12 +4,13 @@
  * little about load and would dilute the average.
  */
 
+import type { V2HorizontalPodAutoscalerSpec } from '@kubernetes/client-node';
 import { APP_CONTAINER } from '../api/pod.ts';
 import type { ImageProxy } from '../api/v1alpha1.ts';
 import { childMeta, deploymentName } from './meta.ts';
-import type { KubeObject } from './types.ts';
+import type { HorizontalPodAutoscaler } from './types.ts';
 
-export function buildHorizontalPodAutoscaler(ip: ImageProxy): KubeObject {
+export function buildHorizontalPodAutoscaler(ip: ImageProxy): HorizontalPodAutoscaler {
   const a = ip.spec.autoscaling;
   return {
     apiVersion: 'autoscaling/v2',
@@ -21,7 +22,9 @@ export function buildHorizontalPodAutoscaler(ip: ImageProxy): KubeObject {
       maxReplicas: a.maxReplicas,
       ...(a.scaleDownStabilizationSeconds === undefined
         ? {}
-        : { behavior: { scaleDown: { stabilizationWindowSeconds: a.scaleDownStabilizationSeconds } } }),
+        : ({
+            behavior: { scaleDown: { stabilizationWindowSeconds: a.scaleDownStabilizationSeconds } },
+          } satisfies Partial<V2HorizontalPodAutoscalerSpec>)),
       metrics: [
         {
           type: 'ContainerResource',

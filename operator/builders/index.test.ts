@@ -208,13 +208,11 @@ describe('Deployment', () => {
     );
 
   it('leaves replicas to the HPA when autoscaling is on, and sets them when off', () => {
-    const off = deployment(imageProxy(MINIMAL_SPEC, withSpec({ replicas: 3 }))).spec as Record<
-      string,
-      unknown
-    >;
+    const off = deployment(imageProxy(MINIMAL_SPEC, withSpec({ replicas: 3 }))).spec;
     assert.equal(off.replicas, 3);
-    const on = deployment(imageProxy(MINIMAL_SPEC, withSpec({ replicas: 3, autoscaling: { enabled: true } })))
-      .spec as Record<string, unknown>;
+    const on = deployment(
+      imageProxy(MINIMAL_SPEC, withSpec({ replicas: 3, autoscaling: { enabled: true } })),
+    ).spec;
     assert.equal('replicas' in on, false);
   });
 

@@ -3,8 +3,10 @@
  * follow (labels, owner reference, names), in one place. The pod's own conventions (container
  * names, ports, users, paths) are in operator/api/pod.ts.
  */
+
+import type { V1ObjectMeta, V1OwnerReference } from '@kubernetes/client-node';
 import { API_VERSION, type ImageProxy, KIND } from '../api/v1alpha1.ts';
-import type { KubeObject } from './types.ts';
+import type { ObjectMeta } from './types.ts';
 
 export const FIELD_MANAGER = 'tinycdn-operator';
 
@@ -28,13 +30,11 @@ export function childLabels(ip: ImageProxy): Record<string, string> {
   };
 }
 
-type OwnerReference = NonNullable<KubeObject['metadata']['ownerReferences']>[number];
-
 /**
  * The controller reference to the ImageProxy, so deleting it deletes every child. Only an
  * object read from the API server has a uid: `tinycdn render` has none and gets undefined.
  */
-export function ownerReference(ip: ImageProxy): OwnerReference | undefined {
+export function ownerReference(ip: ImageProxy): V1OwnerReference | undefined {
   const uid = ip.metadata.uid;
   if (uid === undefined || uid === '') return undefined;
   return {
@@ -48,17 +48,15 @@ export function ownerReference(ip: ImageProxy): OwnerReference | undefined {
 }
 
 /** Metadata of a child: name, namespace, the child labels, the owner reference when there is a uid. */
-export function childMeta(
-  ip: ImageProxy,
-  name: string,
-  annotations?: Record<string, string>,
-): KubeObject['metadata'] {
+export function childMeta(ip: ImageProxy, name: string, annotations?: Record<string, string>): ObjectMeta {
   const owner = ownerReference(ip);
   return {
     name,
     namespace: ip.metadata.namespace,
     labels: childLabels(ip),
-    ...(annotations !== undefined && Object.keys(annotations).length > 0 ? { annotations } : {}),
-    ...(owner !== undefined ? { ownerReferences: [owner] } : {}),
+    ...(annotations !== undefined && Object.keys(annotations).length > 0
+      ? ({ annotations } satisfies V1ObjectMeta)
+      : {}),
+    ...(owner !== undefined ? ({ ownerReferences: [owner] } satisfies V1ObjectMeta) : {}),
   };
 }

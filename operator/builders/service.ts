@@ -4,6 +4,7 @@
  * (plus `nginx-metrics`, the exporter's, when the cache is on too).
  */
 
+import type { V1ServicePort } from '@kubernetes/client-node';
 import {
   APP_PORT_NAME,
   EXPORTER_PORT,
@@ -14,11 +15,11 @@ import {
 } from '../api/pod.ts';
 import type { ImageProxy } from '../api/v1alpha1.ts';
 import { childMeta, deploymentName, selectorLabels } from './meta.ts';
-import type { KubeObject } from './types.ts';
+import type { Service } from './types.ts';
 
-export function buildService(ip: ImageProxy): KubeObject {
+export function buildService(ip: ImageProxy): Service {
   const { spec } = ip;
-  const ports: Array<Record<string, unknown>> = [
+  const ports: V1ServicePort[] = [
     {
       name: HTTP_PORT_NAME,
       port: spec.service.port,

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { resolveImageProxy } from '../api/defaults.ts';
 import type { ImageProxy } from '../api/v1alpha1.ts';
 import { parseImageProxyYaml } from '../render.ts';
-import type { BuildInput, BuildResult, KubeObject } from './types.ts';
+import type { BuildInput, BuildResult, Child, Deployment } from './types.ts';
 
 export const EXAMPLES_DIR = join(import.meta.dirname, '..', '..', 'examples');
 
@@ -164,13 +164,16 @@ export function buildInput(ip: ImageProxy, extra: Partial<Omit<BuildInput, 'ip'>
 }
 
 /** The one object of `kind` in a result; fails loudly when there is none or several. */
-export function objectOf(result: BuildResult, kind: string): KubeObject {
-  const found = result.objects.filter((o) => o.kind === kind);
+export function objectOf<K extends Child['kind']>(result: BuildResult, kind: K): Extract<Child, { kind: K }> {
+  const found = result.objects.filter((o): o is Extract<Child, { kind: K }> => o.kind === kind);
   if (found.length !== 1) throw new Error(`expected one ${kind}, found ${found.length}`);
   return found[0]!;
 }
 
-/** Typed views into a Deployment, for assertions. */
+/**
+ * Views into a Deployment for assertions, looser than its types: a test reaches any field by
+ * name and checks its presence itself.
+ */
 export interface PodView {
   spec: Record<string, unknown> & {
     securityContext: Record<string, unknown>;
@@ -189,17 +192,16 @@ export interface PodView {
   >;
 }
 
-export function podOf(deployment: KubeObject): PodView {
-  const template = (deployment.spec as { template: { metadata: PodView['metadata']; spec: PodView['spec'] } })
-    .template;
+export function podOf(deployment: Deployment): PodView {
+  const { template } = deployment.spec;
   return {
-    spec: template.spec,
-    metadata: template.metadata,
-    containers: template.spec.containers as PodView['containers'],
+    spec: template.spec as unknown as PodView['spec'],
+    metadata: template.metadata as PodView['metadata'],
+    containers: template.spec.containers as unknown as PodView['containers'],
   };
 }
 
-export function containerOf(deployment: KubeObject, name: string): PodView['containers'][number] {
+export function containerOf(deployment: Deployment, name: string): PodView['containers'][number] {
   const c = podOf(deployment).containers.find((x) => x.name === name);
   if (c === undefined) throw new Error(`no container ${name}`);
   return c;
