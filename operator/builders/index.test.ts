@@ -126,16 +126,16 @@ describe('buildChildren', () => {
     const r = buildChildren(buildInput(ip, { monitoring: ALL_CRDS }));
     const selector = selectorLabels(ip);
     const deployment = objectOf(r, 'Deployment');
-    assert.deepEqual((deployment.spec as { selector: unknown }).selector, { matchLabels: selector });
+    assert.deepEqual(deployment.spec.selector, { matchLabels: selector });
     const pod = podOf(deployment);
     assert.equal(pod.metadata.labels['app.kubernetes.io/instance'], 'max', 'podLabels tried to hijack it');
     assert.equal(pod.metadata.labels['example.com/tier'], 'edge', 'other podLabels kept');
     for (const [k, v] of Object.entries(childLabels(ip))) assert.equal(pod.metadata.labels[k], v, k);
-    assert.deepEqual((objectOf(r, 'Service').spec as { selector: unknown }).selector, selector);
-    assert.deepEqual((objectOf(r, 'PodDisruptionBudget').spec as { selector: unknown }).selector, {
+    assert.deepEqual(objectOf(r, 'Service').spec.selector, selector);
+    assert.deepEqual(objectOf(r, 'PodDisruptionBudget').spec.selector, {
       matchLabels: selector,
     });
-    assert.deepEqual((objectOf(r, 'ServiceMonitor').spec as { selector: unknown }).selector, {
+    assert.deepEqual(objectOf(r, 'ServiceMonitor').spec.selector, {
       matchLabels: selector,
     });
   });
@@ -217,7 +217,7 @@ describe('Deployment', () => {
   });
 
   it('rolls out without ever dropping below the wanted pods', () => {
-    assert.deepEqual((deployment(imageProxy()).spec as { strategy: unknown }).strategy, {
+    assert.deepEqual(deployment(imageProxy()).spec.strategy, {
       type: 'RollingUpdate',
       rollingUpdate: { maxUnavailable: 0, maxSurge: '25%' },
     });
@@ -519,17 +519,15 @@ describe('Service, PDB, HPA, monitoring', () => {
       [false, 'app'],
     ] as const) {
       const svc = objectOf(build(imageProxy(MINIMAL_SPEC, withSpec({ cache: { enabled } }))), 'Service');
-      const ports = (svc.spec as { ports: Array<{ name: string; port: number; targetPort: string }> }).ports;
-      assert.deepEqual(ports[0], { name: 'http', port: 80, targetPort: target, protocol: 'TCP' });
+      assert.deepEqual(svc.spec.ports?.[0], { name: 'http', port: 80, targetPort: target, protocol: 'TCP' });
     }
   });
 
   it('takes the Service type, port and annotations from the spec, and exposes metrics only with monitoring', () => {
     const max = objectOf(build(imageProxy(MAXIMAL_SPEC)), 'Service');
-    const spec = max.spec as { type: string; ports: Array<{ name: string; port: number }> };
-    assert.equal(spec.type, 'LoadBalancer');
+    assert.equal(max.spec.type, 'LoadBalancer');
     assert.deepEqual(
-      spec.ports.map((p) => [p.name, p.port]),
+      max.spec.ports?.map((p) => [p.name, p.port]),
       [
         ['http', 8443],
         ['metrics', 9090],
@@ -542,10 +540,7 @@ describe('Service, PDB, HPA, monitoring', () => {
       'Service',
     );
     assert.deepEqual(
-      (noCache.spec as { ports: Array<{ name: string; targetPort: string }> }).ports.map((p) => [
-        p.name,
-        p.targetPort,
-      ]),
+      noCache.spec.ports?.map((p) => [p.name, p.targetPort]),
       [
         ['http', 'app'],
         ['metrics', 'metrics'],
@@ -554,7 +549,7 @@ describe('Service, PDB, HPA, monitoring', () => {
     assert.deepEqual(max.metadata.annotations, { 'lb.example.com/internal': 'true' });
     const min = objectOf(build(imageProxy()), 'Service');
     assert.deepEqual(
-      (min.spec as { ports: Array<{ name: string }> }).ports.map((p) => p.name),
+      min.spec.ports?.map((p) => p.name),
       ['http'],
     );
     assert.equal('annotations' in min.metadata, false);
@@ -562,7 +557,7 @@ describe('Service, PDB, HPA, monitoring', () => {
 
   it('lets voluntary disruptions take one pod at a time', () => {
     const pdb = objectOf(build(imageProxy()), 'PodDisruptionBudget');
-    assert.equal((pdb.spec as { maxUnavailable: number }).maxUnavailable, 1);
+    assert.equal(pdb.spec.maxUnavailable, 1);
   });
 
   it('scales the Deployment on the transform container CPU within the spec bounds', () => {
@@ -586,8 +581,7 @@ describe('Service, PDB, HPA, monitoring', () => {
 
   it("sets the HPA's scale-down stabilisation only when the spec asks (else Kubernetes' 300 s)", () => {
     const hpaOf = (autoscaling: Record<string, unknown>) =>
-      objectOf(build(imageProxy(MINIMAL_SPEC, withSpec({ autoscaling }))), 'HorizontalPodAutoscaler')
-        .spec as { behavior?: unknown };
+      objectOf(build(imageProxy(MINIMAL_SPEC, withSpec({ autoscaling }))), 'HorizontalPodAutoscaler').spec;
     assert.equal(hpaOf({ enabled: true }).behavior, undefined);
     assert.deepEqual(hpaOf({ enabled: true, scaleDownStabilizationSeconds: 60 }).behavior, {
       scaleDown: { stabilizationWindowSeconds: 60 },
@@ -600,16 +594,11 @@ describe('Service, PDB, HPA, monitoring', () => {
   it('scrapes the `metrics` and `nginx-metrics` ports and renders the alerts (details: monitoring.test.ts)', () => {
     const r = build(imageProxy(MAXIMAL_SPEC));
     const sm = objectOf(r, 'ServiceMonitor');
-    const endpoints = (sm.spec as { endpoints: Array<{ port: string }> }).endpoints;
     assert.deepEqual(
-      endpoints.map((e) => e.port),
+      sm.spec.endpoints.map((e) => e.port),
       ['metrics', 'nginx-metrics'],
     );
-    const rules = (
-      objectOf(r, 'PrometheusRule').spec as {
-        groups: Array<{ rules: Array<{ alert: string; expr: string }> }>;
-      }
-    ).groups[0]?.rules;
+    const rules = objectOf(r, 'PrometheusRule').spec.groups[0]?.rules;
     assert.ok(rules?.some((x) => x.alert === 'ImageProxyDown'));
     assert.ok(rules?.some((x) => x.alert === 'ImageProxyHigh5xxRatio'));
   });
