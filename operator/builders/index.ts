@@ -19,7 +19,6 @@ export {
   childLabels,
   configMapName,
   deploymentName,
-  FIELD_MANAGER,
   ownerReference,
   selectorLabels,
 } from './meta.ts';

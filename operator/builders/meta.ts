@@ -8,8 +8,6 @@ import type { V1ObjectMeta, V1OwnerReference } from '@kubernetes/client-node';
 import { API_VERSION, type ImageProxy, KIND } from '../api/v1alpha1.ts';
 import type { ObjectMeta } from './types.ts';
 
-export const FIELD_MANAGER = 'tinycdn-operator';
-
 /** Pod template annotation: digest of the rendered config, env and signing Secret. */
 export const CONFIG_HASH_ANNOTATION = 'tinycdn.dev/config-hash';
 
