@@ -128,9 +128,9 @@ describe('buildChildren', () => {
     const deployment = objectOf(r, 'Deployment');
     assert.deepEqual(deployment.spec.selector, { matchLabels: selector });
     const pod = podOf(deployment);
-    assert.equal(pod.metadata.labels['app.kubernetes.io/instance'], 'max', 'podLabels tried to hijack it');
-    assert.equal(pod.metadata.labels['example.com/tier'], 'edge', 'other podLabels kept');
-    for (const [k, v] of Object.entries(childLabels(ip))) assert.equal(pod.metadata.labels[k], v, k);
+    assert.equal(pod.metadata.labels?.['app.kubernetes.io/instance'], 'max', 'podLabels tried to hijack it');
+    assert.equal(pod.metadata.labels?.['example.com/tier'], 'edge', 'other podLabels kept');
+    for (const [k, v] of Object.entries(childLabels(ip))) assert.equal(pod.metadata.labels?.[k], v, k);
     assert.deepEqual(objectOf(r, 'Service').spec.selector, selector);
     assert.deepEqual(objectOf(r, 'PodDisruptionBudget').spec.selector, {
       matchLabels: selector,
@@ -226,11 +226,12 @@ describe('Deployment', () => {
   it('runs every container and the pod under the "restricted" Pod Security Standard', () => {
     for (const [name, make] of CASES) {
       const pod = podOf(deployment(make()));
-      assert.equal(pod.spec.securityContext.runAsNonRoot, true, name);
-      assert.deepEqual(pod.spec.securityContext.seccompProfile, { type: 'RuntimeDefault' }, name);
+      assert.equal(pod.spec.securityContext?.runAsNonRoot, true, name);
+      assert.deepEqual(pod.spec.securityContext?.seccompProfile, { type: 'RuntimeDefault' }, name);
       for (const c of pod.containers) {
-        const sc = c.securityContext;
         const what = `${name}: container ${c.name}`;
+        const sc = c.securityContext;
+        assert.ok(sc, `${what}: a security context`);
         assert.equal(sc.runAsNonRoot, true, what);
         assert.equal(typeof sc.runAsUser, 'number', what);
         assert.notEqual(sc.runAsUser, 0, what);
@@ -244,9 +245,9 @@ describe('Deployment', () => {
           continue;
         }
         // A read-only root needs a writable /tmp on an emptyDir.
-        const tmp = c.volumeMounts.find((m) => m.mountPath === '/tmp');
+        const tmp = c.volumeMounts?.find((m) => m.mountPath === '/tmp');
         assert.ok(tmp, `${what}: /tmp mounted`);
-        const vol = pod.spec.volumes.find((v) => v.name === tmp.name);
+        const vol = pod.spec.volumes?.find((v) => v.name === tmp.name);
         assert.ok(vol && 'emptyDir' in vol, `${what}: /tmp is an emptyDir`);
       }
     }
@@ -254,21 +255,21 @@ describe('Deployment', () => {
 
   it('runs the service as uid 1000 and nginx as uid 101', () => {
     const d = deployment(example('seed'));
-    assert.equal(containerOf(d, 'tinycdn').securityContext.runAsUser, 1000);
-    assert.equal(containerOf(d, CACHE_CONTAINER).securityContext.runAsUser, 101);
+    assert.equal(containerOf(d, 'tinycdn').securityContext?.runAsUser, 1000);
+    assert.equal(containerOf(d, CACHE_CONTAINER).securityContext?.runAsUser, 101);
   });
 
   it('runs `serve` on port 8081 with probes on /health and /ready', () => {
     const c = containerOf(deployment(example('seed')), 'tinycdn');
     assert.deepEqual(c.args, ['serve']);
     assert.deepEqual(
-      (c.ports as Array<{ name: string; containerPort: number }>).map((p) => [p.name, p.containerPort]),
+      c.ports?.map((p) => [p.name, p.containerPort]),
       [
         ['app', 8081],
         ['metrics', 9090],
       ],
     );
-    const probe = (p: string) => (c[p] as { httpGet: { path: string; port: string } }).httpGet;
+    const probe = (p: 'livenessProbe' | 'readinessProbe' | 'startupProbe') => c[p]?.httpGet;
     assert.deepEqual(probe('livenessProbe'), { path: '/health', port: 'app' });
     assert.deepEqual(probe('readinessProbe'), { path: '/ready', port: 'app' });
     assert.deepEqual(probe('startupProbe'), { path: '/health', port: 'app' });
@@ -278,13 +279,13 @@ describe('Deployment', () => {
     const d = deployment(example('seed'));
     const c = containerOf(d, CACHE_CONTAINER);
     assert.deepEqual(c.ports, [{ name: 'http', containerPort: 8080, protocol: 'TCP' }]);
-    assert.deepEqual((c.readinessProbe as { httpGet: unknown }).httpGet, { path: '/ready', port: 'http' });
+    assert.deepEqual(c.readinessProbe?.httpGet, { path: '/ready', port: 'http' });
     assert.deepEqual(c.command, ['nginx', '-c', '/etc/tinycdn/nginx.conf', '-e', 'stderr']);
-    const config = c.volumeMounts.find((m) => m.mountPath === '/etc/tinycdn');
+    const config = c.volumeMounts?.find((m) => m.mountPath === '/etc/tinycdn');
     assert.equal(config?.readOnly, true);
-    const vol = podOf(d).spec.volumes.find((v) => v.name === config?.name);
+    const vol = podOf(d).spec.volumes?.find((v) => v.name === config?.name);
     assert.deepEqual(vol?.configMap, { name: 'images-config' });
-    assert.match(c.lifecycle?.preStop?.exec?.command.join(' ') ?? '', /nginx .*-s quit/);
+    assert.match(c.lifecycle?.preStop?.exec?.command?.join(' ') ?? '', /nginx .*-s quit/);
   });
 
   it('runs the NGINX exporter as a third container exactly when monitoring and the cache are both on', () => {
@@ -327,9 +328,9 @@ describe('Deployment', () => {
     // Never part of the pod's readiness; liveness without HTTP, so probes are not nginx requests.
     assert.equal(c.readinessProbe, undefined);
     assert.equal(c.startupProbe, undefined);
-    assert.deepEqual((c.livenessProbe as { tcpSocket: unknown }).tcpSocket, { port: 'nginx-metrics' });
+    assert.deepEqual(c.livenessProbe?.tcpSocket, { port: 'nginx-metrics' });
     assert.deepEqual(c.resources, { requests: { cpu: '10m', memory: '24Mi' }, limits: { memory: '64Mi' } });
-    assert.equal(c.securityContext.runAsUser, 65534);
+    assert.equal(c.securityContext?.runAsUser, 65534);
   });
 
   it('takes the exporter image and pull policy from the spec', () => {
@@ -367,9 +368,9 @@ describe('Deployment', () => {
         String(graceful),
         name,
       );
-      const preStop = Number(app.lifecycle?.preStop?.exec?.command[1]);
+      const preStop = Number(app.lifecycle?.preStop?.exec?.command?.[1]);
       assert.ok(preStop > 0, `${name}: preStop sleeps`);
-      assert.ok(pod.spec.terminationGracePeriodSeconds > preStop + graceful, `${name}: grace period`);
+      assert.ok((pod.spec.terminationGracePeriodSeconds ?? 0) > preStop + graceful, `${name}: grace period`);
     }
   });
 
@@ -377,8 +378,8 @@ describe('Deployment', () => {
     const cacheVolume = (ip: ImageProxy) => {
       const pod = podOf(deployment(ip));
       return {
-        volume: pod.spec.volumes.find((v) => v.name === 'cache'),
-        fsGroup: pod.spec.securityContext.fsGroup,
+        volume: pod.spec.volumes?.find((v) => v.name === 'cache'),
+        fsGroup: pod.spec.securityContext?.fsGroup,
       };
     };
     const table: Array<[string, Record<string, unknown>, Record<string, unknown>, number | undefined]> = [
@@ -417,10 +418,10 @@ describe('Deployment', () => {
 
   it('mounts spec.sources.local.volume read-only at /srv/images', () => {
     const d = deployment(imageProxy(MAXIMAL_SPEC));
-    const mount = containerOf(d, 'tinycdn').volumeMounts.find((m) => m.mountPath === '/srv/images');
+    const mount = containerOf(d, 'tinycdn').volumeMounts?.find((m) => m.mountPath === '/srv/images');
     assert.deepEqual(mount, { name: 'images', mountPath: '/srv/images', readOnly: true });
     assert.deepEqual(
-      podOf(d).spec.volumes.find((v) => v.name === 'images'),
+      podOf(d).spec.volumes?.find((v) => v.name === 'images'),
       { name: 'images', persistentVolumeClaim: { claimName: 'originals' } },
     );
     assert.equal(
@@ -435,8 +436,12 @@ describe('Deployment', () => {
     assert.deepEqual(pod.spec.tolerations, MAXIMAL_SPEC.tolerations);
     assert.deepEqual(pod.spec.affinity, MAXIMAL_SPEC.affinity);
     assert.deepEqual(pod.spec.topologySpreadConstraints, MAXIMAL_SPEC.topologySpreadConstraints);
-    assert.equal(pod.metadata.annotations['example.com/owner'], 'media');
-    assert.notEqual(pod.metadata.annotations[CONFIG_HASH_ANNOTATION], 'forged', 'the hash cannot be forged');
+    assert.equal(pod.metadata.annotations?.['example.com/owner'], 'media');
+    assert.notEqual(
+      pod.metadata.annotations?.[CONFIG_HASH_ANNOTATION],
+      'forged',
+      'the hash cannot be forged',
+    );
     for (const key of ['nodeSelector', 'tolerations', 'affinity', 'topologySpreadConstraints']) {
       assert.equal(key in podOf(deployment(imageProxy())).spec, false, `${key} absent when unset`);
     }
@@ -464,7 +469,7 @@ describe('config hash', () => {
         buildChildren(buildInput(ip, checksum === undefined ? {} : { signingSecretChecksum: checksum })),
         'Deployment',
       ),
-    ).metadata.annotations[CONFIG_HASH_ANNOTATION];
+    ).metadata.annotations?.[CONFIG_HASH_ANNOTATION];
 
   const base = () => example('seed');
   const seedWith = (patch: Record<string, unknown>) => example('seed', withSpec(patch));

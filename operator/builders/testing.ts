@@ -6,10 +6,11 @@
 import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { V1ObjectMeta } from '@kubernetes/client-node';
 import { resolveImageProxy } from '../api/defaults.ts';
 import type { ImageProxy } from '../api/v1alpha1.ts';
 import { parseImageProxyYaml } from '../render.ts';
-import type { BuildInput, BuildResult, Child, Deployment } from './types.ts';
+import type { BuildInput, BuildResult, Child, Container, Deployment, PodSpec } from './types.ts';
 
 export const EXAMPLES_DIR = join(import.meta.dirname, '..', '..', 'examples');
 
@@ -170,38 +171,19 @@ export function objectOf<K extends Child['kind']>(result: BuildResult, kind: K):
   return found[0]!;
 }
 
-/**
- * Views into a Deployment for assertions, looser than its types: a test reaches any field by
- * name and checks its presence itself.
- */
+/** The pod template of a Deployment, for assertions. */
 export interface PodView {
-  spec: Record<string, unknown> & {
-    securityContext: Record<string, unknown>;
-    volumes: Array<Record<string, unknown> & { name: string }>;
-    terminationGracePeriodSeconds: number;
-  };
-  metadata: { labels: Record<string, string>; annotations: Record<string, string> };
-  containers: Array<
-    Record<string, unknown> & {
-      name: string;
-      env?: Array<{ name: string; value?: string; valueFrom?: unknown }>;
-      securityContext: Record<string, unknown>;
-      volumeMounts: Array<{ name: string; mountPath: string; readOnly?: boolean }>;
-      lifecycle?: { preStop?: { exec?: { command: string[] } } };
-    }
-  >;
+  spec: PodSpec;
+  metadata: V1ObjectMeta;
+  containers: Container[];
 }
 
 export function podOf(deployment: Deployment): PodView {
   const { template } = deployment.spec;
-  return {
-    spec: template.spec as unknown as PodView['spec'],
-    metadata: template.metadata as PodView['metadata'],
-    containers: template.spec.containers as unknown as PodView['containers'],
-  };
+  return { spec: template.spec, metadata: template.metadata ?? {}, containers: template.spec.containers };
 }
 
-export function containerOf(deployment: Deployment, name: string): PodView['containers'][number] {
+export function containerOf(deployment: Deployment, name: string): Container {
   const c = podOf(deployment).containers.find((x) => x.name === name);
   if (c === undefined) throw new Error(`no container ${name}`);
   return c;
