@@ -7,9 +7,8 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { V1ObjectMeta } from '@kubernetes/client-node';
-import { resolveImageProxy } from '../api/defaults.ts';
+import { parseImageProxyYaml, resolveImageProxy } from '../api/defaults.ts';
 import type { ImageProxy } from '../api/v1alpha1.ts';
-import { parseImageProxyYaml } from '../render.ts';
 import type { BuildInput, BuildResult, Child, Container, Deployment, PodSpec } from './types.ts';
 
 export const EXAMPLES_DIR = join(import.meta.dirname, '..', '..', 'examples');
