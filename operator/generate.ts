@@ -85,12 +85,7 @@ const indent = (text: string, spaces: number): string =>
  * once and never upgrades): gated by crds.enabled, kept on uninstall when crds.keep.
  */
 export function renderChartCrd(): string {
-  const crd = imageProxyCrd() as {
-    apiVersion: string;
-    kind: string;
-    metadata: { name: string; labels?: Record<string, string> };
-    spec: unknown;
-  };
+  const crd = imageProxyCrd();
   return [
     `{{- /* Generated from operator/api/v1alpha1.ts (the CRD in crds/) by ${GENERATOR}. Do not edit. */ -}}`,
     '{{- if .Values.crds.enabled }}',

@@ -65,7 +65,9 @@ describe('operator RBAC rules', () => {
         'RoleBinding/tinycdn-system/tinycdn-operator-leader-election',
       ],
     );
-    for (const binding of objects.filter((o) => o.kind.endsWith('Binding'))) {
+    for (const binding of objects.filter(
+      (o) => o.kind === 'ClusterRoleBinding' || o.kind === 'RoleBinding',
+    )) {
       assert.deepEqual(binding.subjects, [
         { kind: 'ServiceAccount', name: 'tinycdn-operator', namespace: OPERATOR_NAMESPACE },
       ]);

@@ -16,7 +16,14 @@
  *   default ServiceAccount, so the operator cannot grant anything it does not hold.
  * - Leader election is confined to one Lease in the operator's own namespace.
  */
-import type { KubeObject } from './builders/types.ts';
+import type {
+  V1ClusterRole,
+  V1ClusterRoleBinding,
+  V1Role,
+  V1RoleBinding,
+  V1ServiceAccount,
+} from '@kubernetes/client-node';
+import type { Manifest } from './builders/types.ts';
 
 /** rbac.authorization.k8s.io/v1 PolicyRule, plus the reason it exists (written as a comment). */
 export interface Rule {
@@ -134,11 +141,21 @@ export const policyRule = ({ why: _why, ...rule }: Rule): Omit<Rule, 'why'> => r
 
 const labels = { 'app.kubernetes.io/name': 'tinycdn-operator', 'app.kubernetes.io/part-of': 'tinycdn' };
 
+type RbacApiVersion = 'rbac.authorization.k8s.io/v1';
+
+/** The operator's identity and permissions, as client-node types them. */
+export type RbacObject =
+  | Manifest<'v1', 'ServiceAccount', V1ServiceAccount>
+  | Manifest<RbacApiVersion, 'ClusterRole', V1ClusterRole>
+  | Manifest<RbacApiVersion, 'ClusterRoleBinding', V1ClusterRoleBinding>
+  | Manifest<RbacApiVersion, 'Role', V1Role>
+  | Manifest<RbacApiVersion, 'RoleBinding', V1RoleBinding>;
+
 /**
  * ServiceAccount, ClusterRole + ClusterRoleBinding and Role + RoleBinding for an operator
  * running as `name` in `namespace` (config/rbac/role.yaml is this for the defaults).
  */
-export function rbacObjects(namespace = OPERATOR_NAMESPACE, name = OPERATOR_NAME): KubeObject[] {
+export function rbacObjects(namespace = OPERATOR_NAMESPACE, name = OPERATOR_NAME): RbacObject[] {
   const subjects = [{ kind: 'ServiceAccount', name, namespace }];
   return [
     { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name, namespace, labels } },

@@ -4,8 +4,8 @@
  * (resolveImageProxy); CEL rules are left to the API server. Without a cluster there is no
  * uid, so no owner references, and no Secret, so the config hash covers config and env only.
  */
-import { parseAllDocuments, stringify } from 'yaml';
-import { InvalidImageProxyError, resolveImageProxy } from './api/defaults.ts';
+import { stringify } from 'yaml';
+import { parseImageProxyYaml, resolveImageProxy } from './api/defaults.ts';
 import { type BuildInput, buildChildren } from './builders/index.ts';
 
 export interface RenderOptions {
@@ -13,21 +13,6 @@ export interface RenderOptions {
   monitoring?: Partial<BuildInput['monitoring']>;
   /** Where the manifest came from, for the header comment. */
   source?: string;
-}
-
-/** Parses one ImageProxy document; throws InvalidImageProxyError naming every problem. */
-export function parseImageProxyYaml(yamlText: string): unknown {
-  const docs = parseAllDocuments(yamlText);
-  if (!Array.isArray(docs)) throw new InvalidImageProxyError(['expected YAML documents, found none']);
-  const problems = docs.flatMap((d) => d.errors.map((e) => `YAML: ${e.message.split('\n')[0]}`));
-  if (problems.length > 0) throw new InvalidImageProxyError(problems);
-  const nonEmpty = docs.filter((d) => d.contents !== null);
-  if (nonEmpty.length !== 1) {
-    throw new InvalidImageProxyError([
-      `expected exactly one YAML document (an ImageProxy), found ${nonEmpty.length}`,
-    ]);
-  }
-  return nonEmpty[0]!.toJS();
 }
 
 export function renderImageProxy(yamlText: string, opts: RenderOptions = {}): string {

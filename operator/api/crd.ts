@@ -1,8 +1,37 @@
 /** The ImageProxy CustomResourceDefinition, generated from the API definition in v1alpha1.ts. */
+import type {
+  V1CustomResourceDefinition,
+  V1CustomResourceDefinitionSpec,
+  V1CustomResourceDefinitionVersion,
+  V1CustomResourceValidation,
+} from '@kubernetes/client-node';
 import { toOpenApi } from './schema.ts';
 import { GROUP, ImageProxySpec, ImageProxyStatus, KIND, PLURAL, VERSION } from './v1alpha1.ts';
 
-export function imageProxyCrd(): Record<string, unknown> {
+/**
+ * client-node's CustomResourceDefinition, except the schema: its JSONSchemaProps model renames
+ * fields (`$ref` → `ref`, `x-kubernetes-*` → `xKubernetes*`), while toOpenApi writes the JSON
+ * the API server reads.
+ */
+export type CustomResourceDefinition = Omit<
+  V1CustomResourceDefinition,
+  'apiVersion' | 'kind' | 'metadata' | 'spec' | 'status'
+> & {
+  apiVersion: 'apiextensions.k8s.io/v1';
+  kind: 'CustomResourceDefinition';
+  metadata: { name: string; labels: Record<string, string> };
+  spec: Omit<V1CustomResourceDefinitionSpec, 'versions'> & {
+    versions: Array<
+      Omit<V1CustomResourceDefinitionVersion, 'schema'> & {
+        schema: Omit<V1CustomResourceValidation, 'openAPIV3Schema'> & {
+          openAPIV3Schema: Record<string, unknown>;
+        };
+      }
+    >;
+  };
+};
+
+export function imageProxyCrd(): CustomResourceDefinition {
   return {
     apiVersion: 'apiextensions.k8s.io/v1',
     kind: 'CustomResourceDefinition',

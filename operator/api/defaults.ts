@@ -5,6 +5,7 @@
  * only the CEL rules are left to the API server.
  */
 import { Ajv } from 'ajv';
+import { parseAllDocuments } from 'yaml';
 import { toOpenApi } from './schema.ts';
 import { API_VERSION, type ImageProxy, ImageProxySpec, KIND } from './v1alpha1.ts';
 
@@ -63,4 +64,19 @@ export function resolveImageProxy(doc: unknown): ImageProxy {
     },
     spec: spec as ImageProxy['spec'],
   };
+}
+
+/** Parses one ImageProxy document; throws InvalidImageProxyError naming every problem. */
+export function parseImageProxyYaml(yamlText: string): unknown {
+  const docs = parseAllDocuments(yamlText);
+  if (!Array.isArray(docs)) throw new InvalidImageProxyError(['expected YAML documents, found none']);
+  const problems = docs.flatMap((d) => d.errors.map((e) => `YAML: ${e.message.split('\n')[0]}`));
+  if (problems.length > 0) throw new InvalidImageProxyError(problems);
+  const nonEmpty = docs.filter((d) => d.contents !== null);
+  if (nonEmpty.length !== 1) {
+    throw new InvalidImageProxyError([
+      `expected exactly one YAML document (an ImageProxy), found ${nonEmpty.length}`,
+    ]);
+  }
+  return nonEmpty[0]!.toJS();
 }

@@ -4,6 +4,7 @@
  * applied by `tinycdn render` all come. Every field has a description; cross-field rules are
  * CEL, checked by the API server.
  */
+import type { V1Affinity, V1Toleration, V1TopologySpreadConstraint, V1Volume } from '@kubernetes/client-node';
 import { type Static, Type } from '@sinclair/typebox';
 import pkg from '../../package.json' with { type: 'json' };
 import { SAVE_FORMATS, type SaveFormat } from '../../service/formats/registry.ts';
@@ -155,7 +156,7 @@ export const SourcesSpec = Type.Object(
     local: Type.Optional(
       Type.Object(
         {
-          volume: Opaque(
+          volume: Opaque<Omit<V1Volume, 'name'>>(
             'A core/v1 volume source (e.g. {persistentVolumeClaim: {claimName: images}}) mounted read-only at /srv/images; source URLs are then local:///path.',
           ),
         },
@@ -482,9 +483,11 @@ export const ImageProxySpec = Type.Object(
       },
     ),
     nodeSelector: Type.Optional(StringMap('Node labels the pods must match.')),
-    tolerations: Type.Optional(OpaqueList('core/v1 tolerations of the pods.')),
-    affinity: Type.Optional(Opaque('core/v1 affinity of the pods.')),
-    topologySpreadConstraints: Type.Optional(OpaqueList('core/v1 topology spread constraints of the pods.')),
+    tolerations: Type.Optional(OpaqueList<V1Toleration>('core/v1 tolerations of the pods.')),
+    affinity: Type.Optional(Opaque<V1Affinity>('core/v1 affinity of the pods.')),
+    topologySpreadConstraints: Type.Optional(
+      OpaqueList<V1TopologySpreadConstraint>('core/v1 topology spread constraints of the pods.'),
+    ),
     podAnnotations: Type.Optional(StringMap('Extra annotations on the pods.')),
     serviceAccountName: Type.Optional(
       Type.String({

@@ -1,9 +1,11 @@
 /** ConfigMap `NAME-config`: the nginx configuration (when the cache is on) and the presets file (when there are presets). */
+
+import { CONFIG_KEYS } from '../api/pod.ts';
 import type { ImageProxy } from '../api/v1alpha1.ts';
 import { hasPresets, presetsFile } from './env.ts';
-import { CONFIG_KEYS, childMeta, configMapName } from './meta.ts';
+import { childMeta, configMapName } from './meta.ts';
 import { nginxConfig } from './nginx.ts';
-import type { KubeObject } from './types.ts';
+import type { ConfigMap } from './types.ts';
 
 /** The ConfigMap's data; the Deployment's config hash is computed over exactly this. */
 export function configData(ip: ImageProxy): Record<string, string> {
@@ -13,6 +15,6 @@ export function configData(ip: ImageProxy): Record<string, string> {
   return data;
 }
 
-export function buildConfigMap(ip: ImageProxy, data: Record<string, string> = configData(ip)): KubeObject {
+export function buildConfigMap(ip: ImageProxy, data: Record<string, string> = configData(ip)): ConfigMap {
   return { apiVersion: 'v1', kind: 'ConfigMap', metadata: childMeta(ip, configMapName(ip)), data };
 }

@@ -6,20 +6,19 @@
  * signing Secret's checksum) on the pod template, so any change to them rolls the pods.
  */
 import { createHash } from 'node:crypto';
-import type { ImageProxy, ImageProxySpec } from '../api/v1alpha1.ts';
-import { byKey, type EnvVar, hasPresets, serviceTimeouts } from './env.ts';
+import type {
+  V1PodSecurityContext,
+  V1Probe,
+  V1SecurityContext,
+  V1VolumeMount,
+} from '@kubernetes/client-node';
 import {
   APP_CONTAINER,
   APP_PORT,
   APP_PORT_NAME,
   APP_UID,
   CACHE_CONTAINER,
-  CONFIG_HASH_ANNOTATION,
   CONFIG_KEYS,
-  childLabels,
-  childMeta,
-  configMapName,
-  deploymentName,
   EXPORTER_CONTAINER,
   EXPORTER_PORT,
   EXPORTER_PORT_NAME,
@@ -32,11 +31,28 @@ import {
   NGINX_STATUS_PORT,
   NGINX_UID,
   PATHS,
+} from '../api/pod.ts';
+import type { ImageProxy, ImageProxySpec } from '../api/v1alpha1.ts';
+import { byKey, type EnvVar, hasPresets, serviceTimeouts } from './env.ts';
+import {
+  CONFIG_HASH_ANNOTATION,
+  childLabels,
+  childMeta,
+  configMapName,
+  deploymentName,
   selectorLabels,
 } from './meta.ts';
 import { NGINX_PID, upstreamTimeoutSeconds } from './nginx.ts';
 import { mebibytes, parseBytes } from './quantity.ts';
-import type { KubeObject } from './types.ts';
+import type {
+  Container,
+  Deployment,
+  DeploymentSpec,
+  EmptyDirVolumeSource,
+  PersistentVolumeClaimSpec,
+  PodSpec,
+  Volume,
+} from './types.ts';
 
 /** What the Deployment is built from besides the ImageProxy: the rendered config and env. */
 export interface DeploymentParts {
@@ -94,7 +110,7 @@ export function shutdownTiming(spec: ImageProxySpec): {
   };
 }
 
-const restricted = (uid: number) => ({
+const restricted = (uid: number): V1SecurityContext => ({
   runAsNonRoot: true,
   runAsUser: uid,
   runAsGroup: uid,
@@ -112,7 +128,18 @@ const VOLUMES = {
   images: 'images',
 } as const;
 
-export function buildDeployment(ip: ImageProxy, parts: DeploymentParts): KubeObject {
+/**
+ * `{ key: value }` for a field of T, or nothing when the value is undefined (so the manifest
+ * has no `key: null`). Bound to T, so a misspelt key fails tsc like a misspelt literal field.
+ */
+const optionalIn =
+  <T>() =>
+  <K extends keyof T>(key: K, value: T[K] | undefined): Partial<Pick<T, K>> =>
+    value === undefined ? {} : ({ [key]: value } as Pick<T, K>);
+const optionalPod = optionalIn<PodSpec>();
+const optionalContainer = optionalIn<Container>();
+
+export function buildDeployment(ip: ImageProxy, parts: DeploymentParts): Deployment {
   const { spec } = ip;
   const timing = shutdownTiming(spec);
   const containers = [appContainer(ip, parts.env, timing.appPreStopSeconds)];
@@ -120,13 +147,13 @@ export function buildDeployment(ip: ImageProxy, parts: DeploymentParts): KubeObj
   // nginx's counters (hits are invisible to the service) exist only with the cache.
   if (spec.cache.enabled && spec.monitoring.enabled) containers.push(exporterContainer(spec));
 
-  const podSpec: Record<string, unknown> = {
+  const podSpec: PodSpec = {
     // The pod never talks to the API server; no token, no service-link variables (a Service
     // named like `imgproxy` would otherwise inject IMGPROXY_PORT and friends).
     // A ServiceAccount of the user's is only an identity for object stores: IRSA and Azure
     // workload identity project their own token, GKE's goes through the metadata server.
     automountServiceAccountToken: false,
-    ...optional('serviceAccountName', spec.serviceAccountName),
+    ...optionalPod('serviceAccountName', spec.serviceAccountName),
     enableServiceLinks: false,
     terminationGracePeriodSeconds: timing.terminationGracePeriodSeconds,
     securityContext: {
@@ -134,15 +161,15 @@ export function buildDeployment(ip: ImageProxy, parts: DeploymentParts): KubeObj
       seccompProfile: { type: 'RuntimeDefault' },
       // A volume claim is root-owned unless the group owns it; emptyDirs are world-writable.
       ...(spec.cache.enabled && spec.cache.storage.ephemeral !== undefined
-        ? { fsGroup: NGINX_UID, fsGroupChangePolicy: 'OnRootMismatch' }
+        ? ({ fsGroup: NGINX_UID, fsGroupChangePolicy: 'OnRootMismatch' } satisfies V1PodSecurityContext)
         : {}),
     },
     containers,
     volumes: volumes(ip),
-    ...optional('nodeSelector', spec.nodeSelector),
-    ...optional('tolerations', spec.tolerations),
-    ...optional('affinity', spec.affinity),
-    ...optional('topologySpreadConstraints', spec.topologySpreadConstraints),
+    ...optionalPod('nodeSelector', spec.nodeSelector),
+    ...optionalPod('tolerations', spec.tolerations),
+    ...optionalPod('affinity', spec.affinity),
+    ...optionalPod('topologySpreadConstraints', spec.topologySpreadConstraints),
   };
 
   return {
@@ -151,7 +178,7 @@ export function buildDeployment(ip: ImageProxy, parts: DeploymentParts): KubeObj
     metadata: childMeta(ip, deploymentName(ip)),
     spec: {
       // With autoscaling the HPA owns the replica count: applying one would fight it.
-      ...(spec.autoscaling.enabled ? {} : { replicas: spec.replicas }),
+      ...(spec.autoscaling.enabled ? {} : ({ replicas: spec.replicas } satisfies Partial<DeploymentSpec>)),
       selector: { matchLabels: selectorLabels(ip) },
       // Never below the wanted count during a rollout: a new pod starts with a cold cache.
       strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: '25%' } },
@@ -171,14 +198,14 @@ export function buildDeployment(ip: ImageProxy, parts: DeploymentParts): KubeObj
   };
 }
 
-function appContainer(ip: ImageProxy, env: EnvVar[], preStopSeconds: number): Record<string, unknown> {
+function appContainer(ip: ImageProxy, env: EnvVar[], preStopSeconds: number): Container {
   const { spec } = ip;
-  const mounts: Array<Record<string, unknown>> = [{ name: VOLUMES.appTmp, mountPath: PATHS.tmp }];
+  const mounts: V1VolumeMount[] = [{ name: VOLUMES.appTmp, mountPath: PATHS.tmp }];
   if (hasPresets(spec)) mounts.push({ name: VOLUMES.config, mountPath: PATHS.config, readOnly: true });
   if (spec.sources.local !== undefined) {
     mounts.push({ name: VOLUMES.images, mountPath: PATHS.localImages, readOnly: true });
   }
-  const http = (path: string) => ({ httpGet: { path, port: APP_PORT_NAME } });
+  const http = (path: string): V1Probe => ({ httpGet: { path, port: APP_PORT_NAME } });
   return {
     name: APP_CONTAINER,
     image: spec.image,
@@ -189,7 +216,7 @@ function appContainer(ip: ImageProxy, env: EnvVar[], preStopSeconds: number): Re
       { name: METRICS_PORT_NAME, containerPort: METRICS_PORT, protocol: 'TCP' },
     ],
     env,
-    ...optional('resources', nonEmpty(spec.resources)),
+    ...optionalContainer('resources', nonEmpty(spec.resources)),
     startupProbe: { ...http('/health'), periodSeconds: 2, timeoutSeconds: 2, failureThreshold: 30 },
     livenessProbe: { ...http('/health'), periodSeconds: 10, timeoutSeconds: 2, failureThreshold: 3 },
     // /ready fails the moment the server receives SIGTERM, so the pod leaves the Service at once.
@@ -200,7 +227,7 @@ function appContainer(ip: ImageProxy, env: EnvVar[], preStopSeconds: number): Re
   };
 }
 
-function cacheContainer(spec: ImageProxySpec, drainSeconds: number): Record<string, unknown> {
+function cacheContainer(spec: ImageProxySpec, drainSeconds: number): Container {
   const conf = `${PATHS.config}/${CONFIG_KEYS.nginx}`;
   // Let endpoint removal spread, then a graceful quit (in-flight requests finish), and wait
   // for nginx to be gone before the kubelet's SIGTERM (a fast shutdown) can cut anything.
@@ -253,7 +280,7 @@ function cacheContainer(spec: ImageProxySpec, drainSeconds: number): Record<stri
  * /metrics: every scrape of the exporter reads stub_status, which nginx counts as a request,
  * so an HTTP probe would add requests the dashboards would then show as traffic.
  */
-function exporterContainer(spec: ImageProxySpec): Record<string, unknown> {
+function exporterContainer(spec: ImageProxySpec): Container {
   return {
     name: EXPORTER_CONTAINER,
     image: spec.monitoring.exporterImage,
@@ -280,9 +307,9 @@ function exporterContainer(spec: ImageProxySpec): Record<string, unknown> {
   };
 }
 
-function volumes(ip: ImageProxy): Array<Record<string, unknown>> {
+function volumes(ip: ImageProxy): Volume[] {
   const { spec } = ip;
-  const out: Array<Record<string, unknown>> = [{ name: VOLUMES.appTmp, emptyDir: {} }];
+  const out: Volume[] = [{ name: VOLUMES.appTmp, emptyDir: {} }];
   if (spec.cache.enabled || hasPresets(spec)) {
     out.push({ name: VOLUMES.config, configMap: { name: configMapName(ip) } });
   }
@@ -290,13 +317,13 @@ function volumes(ip: ImageProxy): Array<Record<string, unknown>> {
     out.push({ name: VOLUMES.nginxTmp, emptyDir: {} }, { name: VOLUMES.cache, ...cacheVolume(ip) });
   }
   if (spec.sources.local !== undefined) {
-    out.push({ ...(spec.sources.local.volume as Record<string, unknown>), name: VOLUMES.images });
+    out.push({ ...spec.sources.local.volume, name: VOLUMES.images });
   }
   return out;
 }
 
 /** The cache volume source: a sized emptyDir (default), or a per-pod generic ephemeral claim. */
-export function cacheVolume(ip: ImageProxy): Record<string, unknown> {
+export function cacheVolume(ip: ImageProxy): Pick<Volume, 'emptyDir' | 'ephemeral'> {
   const { storage, size } = ip.spec.cache;
   if (storage.ephemeral !== undefined) {
     const e = storage.ephemeral;
@@ -306,7 +333,9 @@ export function cacheVolume(ip: ImageProxy): Record<string, unknown> {
           metadata: { labels: childLabels(ip) },
           spec: {
             accessModes: ['ReadWriteOnce'],
-            ...(e.storageClassName !== undefined ? { storageClassName: e.storageClassName } : {}),
+            ...(e.storageClassName !== undefined
+              ? ({ storageClassName: e.storageClassName } satisfies PersistentVolumeClaimSpec)
+              : {}),
             resources: { requests: { storage: e.size } },
           },
         },
@@ -316,14 +345,10 @@ export function cacheVolume(ip: ImageProxy): Record<string, unknown> {
   const emptyDir = storage.emptyDir ?? {};
   return {
     emptyDir: {
-      ...(emptyDir.medium ? { medium: emptyDir.medium } : {}),
+      ...(emptyDir.medium ? ({ medium: emptyDir.medium } satisfies EmptyDirVolumeSource) : {}),
       sizeLimit: emptyDir.sizeLimit ?? mebibytes(parseBytes(size) * CACHE_VOLUME_HEADROOM),
     },
   };
-}
-
-function optional<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {
-  return value === undefined ? {} : ({ [key]: value } as Record<K, V>);
 }
 
 function nonEmpty<T extends object>(value: T | undefined): T | undefined {

@@ -5,15 +5,13 @@
  * variables for tracing, and spec.env last (the API refuses names the operator derives, so
  * nothing here is overridden by it).
  */
-import type { ImageProxy, ImageProxySpec } from '../api/v1alpha1.ts';
-import { APP_PORT, CONFIG_KEYS, METRICS_NAMESPACE, METRICS_PORT, PATHS } from './meta.ts';
 
-/** A core/v1 EnvVar: a literal value or a key of a Secret. */
-export interface EnvVar {
-  name: string;
-  value?: string;
-  valueFrom?: { secretKeyRef: { name: string; key: string; optional: boolean } };
-}
+import type { V1EnvVar } from '@kubernetes/client-node';
+import { APP_PORT, CONFIG_KEYS, METRICS_NAMESPACE, METRICS_PORT, PATHS } from '../api/pod.ts';
+import type { ImageProxy, ImageProxySpec } from '../api/v1alpha1.ts';
+
+/** A core/v1 EnvVar: here a literal value or a key of a Secret. */
+export type EnvVar = V1EnvVar;
 
 export interface DerivedEnv {
   env: EnvVar[];

@@ -3,11 +3,14 @@
  * transform container's CPU alone (ContainerResource), since the nginx sidecar's CPU says
  * little about load and would dilute the average.
  */
-import type { ImageProxy } from '../api/v1alpha1.ts';
-import { APP_CONTAINER, childMeta, deploymentName } from './meta.ts';
-import type { KubeObject } from './types.ts';
 
-export function buildHorizontalPodAutoscaler(ip: ImageProxy): KubeObject {
+import type { V2HorizontalPodAutoscalerSpec } from '@kubernetes/client-node';
+import { APP_CONTAINER } from '../api/pod.ts';
+import type { ImageProxy } from '../api/v1alpha1.ts';
+import { childMeta, deploymentName } from './meta.ts';
+import type { HorizontalPodAutoscaler } from './types.ts';
+
+export function buildHorizontalPodAutoscaler(ip: ImageProxy): HorizontalPodAutoscaler {
   const a = ip.spec.autoscaling;
   return {
     apiVersion: 'autoscaling/v2',
@@ -19,7 +22,9 @@ export function buildHorizontalPodAutoscaler(ip: ImageProxy): KubeObject {
       maxReplicas: a.maxReplicas,
       ...(a.scaleDownStabilizationSeconds === undefined
         ? {}
-        : { behavior: { scaleDown: { stabilizationWindowSeconds: a.scaleDownStabilizationSeconds } } }),
+        : ({
+            behavior: { scaleDown: { stabilizationWindowSeconds: a.scaleDownStabilizationSeconds } },
+          } satisfies Partial<V2HorizontalPodAutoscalerSpec>)),
       metrics: [
         {
           type: 'ContainerResource',

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { CACHE_CONTAINER, EXPORTER_CONTAINER } from '../api/pod.ts';
 import type { ImageProxy } from '../api/v1alpha1.ts';
 import {
   buildChildren,
@@ -9,7 +10,6 @@ import {
   ownerReference,
   selectorLabels,
 } from './index.ts';
-import { CACHE_CONTAINER, EXPORTER_CONTAINER } from './meta.ts';
 import {
   buildInput,
   containerOf,
@@ -126,16 +126,16 @@ describe('buildChildren', () => {
     const r = buildChildren(buildInput(ip, { monitoring: ALL_CRDS }));
     const selector = selectorLabels(ip);
     const deployment = objectOf(r, 'Deployment');
-    assert.deepEqual((deployment.spec as { selector: unknown }).selector, { matchLabels: selector });
+    assert.deepEqual(deployment.spec.selector, { matchLabels: selector });
     const pod = podOf(deployment);
-    assert.equal(pod.metadata.labels['app.kubernetes.io/instance'], 'max', 'podLabels tried to hijack it');
-    assert.equal(pod.metadata.labels['example.com/tier'], 'edge', 'other podLabels kept');
-    for (const [k, v] of Object.entries(childLabels(ip))) assert.equal(pod.metadata.labels[k], v, k);
-    assert.deepEqual((objectOf(r, 'Service').spec as { selector: unknown }).selector, selector);
-    assert.deepEqual((objectOf(r, 'PodDisruptionBudget').spec as { selector: unknown }).selector, {
+    assert.equal(pod.metadata.labels?.['app.kubernetes.io/instance'], 'max', 'podLabels tried to hijack it');
+    assert.equal(pod.metadata.labels?.['example.com/tier'], 'edge', 'other podLabels kept');
+    for (const [k, v] of Object.entries(childLabels(ip))) assert.equal(pod.metadata.labels?.[k], v, k);
+    assert.deepEqual(objectOf(r, 'Service').spec.selector, selector);
+    assert.deepEqual(objectOf(r, 'PodDisruptionBudget').spec.selector, {
       matchLabels: selector,
     });
-    assert.deepEqual((objectOf(r, 'ServiceMonitor').spec as { selector: unknown }).selector, {
+    assert.deepEqual(objectOf(r, 'ServiceMonitor').spec.selector, {
       matchLabels: selector,
     });
   });
@@ -208,18 +208,16 @@ describe('Deployment', () => {
     );
 
   it('leaves replicas to the HPA when autoscaling is on, and sets them when off', () => {
-    const off = deployment(imageProxy(MINIMAL_SPEC, withSpec({ replicas: 3 }))).spec as Record<
-      string,
-      unknown
-    >;
+    const off = deployment(imageProxy(MINIMAL_SPEC, withSpec({ replicas: 3 }))).spec;
     assert.equal(off.replicas, 3);
-    const on = deployment(imageProxy(MINIMAL_SPEC, withSpec({ replicas: 3, autoscaling: { enabled: true } })))
-      .spec as Record<string, unknown>;
+    const on = deployment(
+      imageProxy(MINIMAL_SPEC, withSpec({ replicas: 3, autoscaling: { enabled: true } })),
+    ).spec;
     assert.equal('replicas' in on, false);
   });
 
   it('rolls out without ever dropping below the wanted pods', () => {
-    assert.deepEqual((deployment(imageProxy()).spec as { strategy: unknown }).strategy, {
+    assert.deepEqual(deployment(imageProxy()).spec.strategy, {
       type: 'RollingUpdate',
       rollingUpdate: { maxUnavailable: 0, maxSurge: '25%' },
     });
@@ -228,11 +226,12 @@ describe('Deployment', () => {
   it('runs every container and the pod under the "restricted" Pod Security Standard', () => {
     for (const [name, make] of CASES) {
       const pod = podOf(deployment(make()));
-      assert.equal(pod.spec.securityContext.runAsNonRoot, true, name);
-      assert.deepEqual(pod.spec.securityContext.seccompProfile, { type: 'RuntimeDefault' }, name);
+      assert.equal(pod.spec.securityContext?.runAsNonRoot, true, name);
+      assert.deepEqual(pod.spec.securityContext?.seccompProfile, { type: 'RuntimeDefault' }, name);
       for (const c of pod.containers) {
-        const sc = c.securityContext;
         const what = `${name}: container ${c.name}`;
+        const sc = c.securityContext;
+        assert.ok(sc, `${what}: a security context`);
         assert.equal(sc.runAsNonRoot, true, what);
         assert.equal(typeof sc.runAsUser, 'number', what);
         assert.notEqual(sc.runAsUser, 0, what);
@@ -246,9 +245,9 @@ describe('Deployment', () => {
           continue;
         }
         // A read-only root needs a writable /tmp on an emptyDir.
-        const tmp = c.volumeMounts.find((m) => m.mountPath === '/tmp');
+        const tmp = c.volumeMounts?.find((m) => m.mountPath === '/tmp');
         assert.ok(tmp, `${what}: /tmp mounted`);
-        const vol = pod.spec.volumes.find((v) => v.name === tmp.name);
+        const vol = pod.spec.volumes?.find((v) => v.name === tmp.name);
         assert.ok(vol && 'emptyDir' in vol, `${what}: /tmp is an emptyDir`);
       }
     }
@@ -256,21 +255,21 @@ describe('Deployment', () => {
 
   it('runs the service as uid 1000 and nginx as uid 101', () => {
     const d = deployment(example('seed'));
-    assert.equal(containerOf(d, 'tinycdn').securityContext.runAsUser, 1000);
-    assert.equal(containerOf(d, CACHE_CONTAINER).securityContext.runAsUser, 101);
+    assert.equal(containerOf(d, 'tinycdn').securityContext?.runAsUser, 1000);
+    assert.equal(containerOf(d, CACHE_CONTAINER).securityContext?.runAsUser, 101);
   });
 
   it('runs `serve` on port 8081 with probes on /health and /ready', () => {
     const c = containerOf(deployment(example('seed')), 'tinycdn');
     assert.deepEqual(c.args, ['serve']);
     assert.deepEqual(
-      (c.ports as Array<{ name: string; containerPort: number }>).map((p) => [p.name, p.containerPort]),
+      c.ports?.map((p) => [p.name, p.containerPort]),
       [
         ['app', 8081],
         ['metrics', 9090],
       ],
     );
-    const probe = (p: string) => (c[p] as { httpGet: { path: string; port: string } }).httpGet;
+    const probe = (p: 'livenessProbe' | 'readinessProbe' | 'startupProbe') => c[p]?.httpGet;
     assert.deepEqual(probe('livenessProbe'), { path: '/health', port: 'app' });
     assert.deepEqual(probe('readinessProbe'), { path: '/ready', port: 'app' });
     assert.deepEqual(probe('startupProbe'), { path: '/health', port: 'app' });
@@ -280,13 +279,13 @@ describe('Deployment', () => {
     const d = deployment(example('seed'));
     const c = containerOf(d, CACHE_CONTAINER);
     assert.deepEqual(c.ports, [{ name: 'http', containerPort: 8080, protocol: 'TCP' }]);
-    assert.deepEqual((c.readinessProbe as { httpGet: unknown }).httpGet, { path: '/ready', port: 'http' });
+    assert.deepEqual(c.readinessProbe?.httpGet, { path: '/ready', port: 'http' });
     assert.deepEqual(c.command, ['nginx', '-c', '/etc/tinycdn/nginx.conf', '-e', 'stderr']);
-    const config = c.volumeMounts.find((m) => m.mountPath === '/etc/tinycdn');
+    const config = c.volumeMounts?.find((m) => m.mountPath === '/etc/tinycdn');
     assert.equal(config?.readOnly, true);
-    const vol = podOf(d).spec.volumes.find((v) => v.name === config?.name);
+    const vol = podOf(d).spec.volumes?.find((v) => v.name === config?.name);
     assert.deepEqual(vol?.configMap, { name: 'images-config' });
-    assert.match(c.lifecycle?.preStop?.exec?.command.join(' ') ?? '', /nginx .*-s quit/);
+    assert.match(c.lifecycle?.preStop?.exec?.command?.join(' ') ?? '', /nginx .*-s quit/);
   });
 
   it('runs the NGINX exporter as a third container exactly when monitoring and the cache are both on', () => {
@@ -329,9 +328,9 @@ describe('Deployment', () => {
     // Never part of the pod's readiness; liveness without HTTP, so probes are not nginx requests.
     assert.equal(c.readinessProbe, undefined);
     assert.equal(c.startupProbe, undefined);
-    assert.deepEqual((c.livenessProbe as { tcpSocket: unknown }).tcpSocket, { port: 'nginx-metrics' });
+    assert.deepEqual(c.livenessProbe?.tcpSocket, { port: 'nginx-metrics' });
     assert.deepEqual(c.resources, { requests: { cpu: '10m', memory: '24Mi' }, limits: { memory: '64Mi' } });
-    assert.equal(c.securityContext.runAsUser, 65534);
+    assert.equal(c.securityContext?.runAsUser, 65534);
   });
 
   it('takes the exporter image and pull policy from the spec', () => {
@@ -369,9 +368,9 @@ describe('Deployment', () => {
         String(graceful),
         name,
       );
-      const preStop = Number(app.lifecycle?.preStop?.exec?.command[1]);
+      const preStop = Number(app.lifecycle?.preStop?.exec?.command?.[1]);
       assert.ok(preStop > 0, `${name}: preStop sleeps`);
-      assert.ok(pod.spec.terminationGracePeriodSeconds > preStop + graceful, `${name}: grace period`);
+      assert.ok((pod.spec.terminationGracePeriodSeconds ?? 0) > preStop + graceful, `${name}: grace period`);
     }
   });
 
@@ -379,8 +378,8 @@ describe('Deployment', () => {
     const cacheVolume = (ip: ImageProxy) => {
       const pod = podOf(deployment(ip));
       return {
-        volume: pod.spec.volumes.find((v) => v.name === 'cache'),
-        fsGroup: pod.spec.securityContext.fsGroup,
+        volume: pod.spec.volumes?.find((v) => v.name === 'cache'),
+        fsGroup: pod.spec.securityContext?.fsGroup,
       };
     };
     const table: Array<[string, Record<string, unknown>, Record<string, unknown>, number | undefined]> = [
@@ -419,10 +418,10 @@ describe('Deployment', () => {
 
   it('mounts spec.sources.local.volume read-only at /srv/images', () => {
     const d = deployment(imageProxy(MAXIMAL_SPEC));
-    const mount = containerOf(d, 'tinycdn').volumeMounts.find((m) => m.mountPath === '/srv/images');
+    const mount = containerOf(d, 'tinycdn').volumeMounts?.find((m) => m.mountPath === '/srv/images');
     assert.deepEqual(mount, { name: 'images', mountPath: '/srv/images', readOnly: true });
     assert.deepEqual(
-      podOf(d).spec.volumes.find((v) => v.name === 'images'),
+      podOf(d).spec.volumes?.find((v) => v.name === 'images'),
       { name: 'images', persistentVolumeClaim: { claimName: 'originals' } },
     );
     assert.equal(
@@ -437,8 +436,12 @@ describe('Deployment', () => {
     assert.deepEqual(pod.spec.tolerations, MAXIMAL_SPEC.tolerations);
     assert.deepEqual(pod.spec.affinity, MAXIMAL_SPEC.affinity);
     assert.deepEqual(pod.spec.topologySpreadConstraints, MAXIMAL_SPEC.topologySpreadConstraints);
-    assert.equal(pod.metadata.annotations['example.com/owner'], 'media');
-    assert.notEqual(pod.metadata.annotations[CONFIG_HASH_ANNOTATION], 'forged', 'the hash cannot be forged');
+    assert.equal(pod.metadata.annotations?.['example.com/owner'], 'media');
+    assert.notEqual(
+      pod.metadata.annotations?.[CONFIG_HASH_ANNOTATION],
+      'forged',
+      'the hash cannot be forged',
+    );
     for (const key of ['nodeSelector', 'tolerations', 'affinity', 'topologySpreadConstraints']) {
       assert.equal(key in podOf(deployment(imageProxy())).spec, false, `${key} absent when unset`);
     }
@@ -466,7 +469,7 @@ describe('config hash', () => {
         buildChildren(buildInput(ip, checksum === undefined ? {} : { signingSecretChecksum: checksum })),
         'Deployment',
       ),
-    ).metadata.annotations[CONFIG_HASH_ANNOTATION];
+    ).metadata.annotations?.[CONFIG_HASH_ANNOTATION];
 
   const base = () => example('seed');
   const seedWith = (patch: Record<string, unknown>) => example('seed', withSpec(patch));
@@ -521,17 +524,15 @@ describe('Service, PDB, HPA, monitoring', () => {
       [false, 'app'],
     ] as const) {
       const svc = objectOf(build(imageProxy(MINIMAL_SPEC, withSpec({ cache: { enabled } }))), 'Service');
-      const ports = (svc.spec as { ports: Array<{ name: string; port: number; targetPort: string }> }).ports;
-      assert.deepEqual(ports[0], { name: 'http', port: 80, targetPort: target, protocol: 'TCP' });
+      assert.deepEqual(svc.spec.ports?.[0], { name: 'http', port: 80, targetPort: target, protocol: 'TCP' });
     }
   });
 
   it('takes the Service type, port and annotations from the spec, and exposes metrics only with monitoring', () => {
     const max = objectOf(build(imageProxy(MAXIMAL_SPEC)), 'Service');
-    const spec = max.spec as { type: string; ports: Array<{ name: string; port: number }> };
-    assert.equal(spec.type, 'LoadBalancer');
+    assert.equal(max.spec.type, 'LoadBalancer');
     assert.deepEqual(
-      spec.ports.map((p) => [p.name, p.port]),
+      max.spec.ports?.map((p) => [p.name, p.port]),
       [
         ['http', 8443],
         ['metrics', 9090],
@@ -544,10 +545,7 @@ describe('Service, PDB, HPA, monitoring', () => {
       'Service',
     );
     assert.deepEqual(
-      (noCache.spec as { ports: Array<{ name: string; targetPort: string }> }).ports.map((p) => [
-        p.name,
-        p.targetPort,
-      ]),
+      noCache.spec.ports?.map((p) => [p.name, p.targetPort]),
       [
         ['http', 'app'],
         ['metrics', 'metrics'],
@@ -556,7 +554,7 @@ describe('Service, PDB, HPA, monitoring', () => {
     assert.deepEqual(max.metadata.annotations, { 'lb.example.com/internal': 'true' });
     const min = objectOf(build(imageProxy()), 'Service');
     assert.deepEqual(
-      (min.spec as { ports: Array<{ name: string }> }).ports.map((p) => p.name),
+      min.spec.ports?.map((p) => p.name),
       ['http'],
     );
     assert.equal('annotations' in min.metadata, false);
@@ -564,7 +562,7 @@ describe('Service, PDB, HPA, monitoring', () => {
 
   it('lets voluntary disruptions take one pod at a time', () => {
     const pdb = objectOf(build(imageProxy()), 'PodDisruptionBudget');
-    assert.equal((pdb.spec as { maxUnavailable: number }).maxUnavailable, 1);
+    assert.equal(pdb.spec.maxUnavailable, 1);
   });
 
   it('scales the Deployment on the transform container CPU within the spec bounds', () => {
@@ -588,8 +586,7 @@ describe('Service, PDB, HPA, monitoring', () => {
 
   it("sets the HPA's scale-down stabilisation only when the spec asks (else Kubernetes' 300 s)", () => {
     const hpaOf = (autoscaling: Record<string, unknown>) =>
-      objectOf(build(imageProxy(MINIMAL_SPEC, withSpec({ autoscaling }))), 'HorizontalPodAutoscaler')
-        .spec as { behavior?: unknown };
+      objectOf(build(imageProxy(MINIMAL_SPEC, withSpec({ autoscaling }))), 'HorizontalPodAutoscaler').spec;
     assert.equal(hpaOf({ enabled: true }).behavior, undefined);
     assert.deepEqual(hpaOf({ enabled: true, scaleDownStabilizationSeconds: 60 }).behavior, {
       scaleDown: { stabilizationWindowSeconds: 60 },
@@ -602,16 +599,11 @@ describe('Service, PDB, HPA, monitoring', () => {
   it('scrapes the `metrics` and `nginx-metrics` ports and renders the alerts (details: monitoring.test.ts)', () => {
     const r = build(imageProxy(MAXIMAL_SPEC));
     const sm = objectOf(r, 'ServiceMonitor');
-    const endpoints = (sm.spec as { endpoints: Array<{ port: string }> }).endpoints;
     assert.deepEqual(
-      endpoints.map((e) => e.port),
+      sm.spec.endpoints.map((e) => e.port),
       ['metrics', 'nginx-metrics'],
     );
-    const rules = (
-      objectOf(r, 'PrometheusRule').spec as {
-        groups: Array<{ rules: Array<{ alert: string; expr: string }> }>;
-      }
-    ).groups[0]?.rules;
+    const rules = objectOf(r, 'PrometheusRule').spec.groups[0]?.rules;
     assert.ok(rules?.some((x) => x.alert === 'ImageProxyDown'));
     assert.ok(rules?.some((x) => x.alert === 'ImageProxyHigh5xxRatio'));
   });

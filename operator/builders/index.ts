@@ -10,7 +10,7 @@ import { buildHorizontalPodAutoscaler } from './hpa.ts';
 import { buildPrometheusRule, buildServiceMonitor, MONITORING_API_VERSION } from './monitoring.ts';
 import { buildPodDisruptionBudget } from './pdb.ts';
 import { buildService } from './service.ts';
-import type { BuildInput, BuildResult, KubeObject, ManagedKind } from './types.ts';
+import type { BuildInput, BuildResult, Child, ManagedKind } from './types.ts';
 
 export { configHash } from './deployment.ts';
 export type { EnvVar } from './env.ts';
@@ -19,12 +19,11 @@ export {
   childLabels,
   configMapName,
   deploymentName,
-  FIELD_MANAGER,
   ownerReference,
   selectorLabels,
 } from './meta.ts';
 export { serviceUrl } from './service.ts';
-export type { BuildInput, BuildResult, KubeObject, ManagedKind } from './types.ts';
+export type { BuildInput, BuildResult, Child, KubeObject, ManagedKind } from './types.ts';
 
 /** Every kind the operator applies, watches and prunes, in apply order. */
 export const MANAGED_KINDS: ManagedKind[] = [
@@ -67,7 +66,7 @@ export function buildChildren(input: BuildInput): BuildResult {
   const { spec } = ip;
   const data = configData(ip);
   const { env, warnings } = buildEnv(ip);
-  const objects: KubeObject[] = [
+  const objects: Child[] = [
     buildConfigMap(ip, data),
     buildDeployment(ip, {
       configData: data,

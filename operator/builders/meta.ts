@@ -1,56 +1,15 @@
 /**
- * Names, ports, paths and metadata shared by every builder: the conventions all children of
- * one ImageProxy follow (labels, owner reference, names), in one place.
+ * Names and metadata shared by every builder: the conventions all children of one ImageProxy
+ * follow (labels, owner reference, names), in one place. The pod's own conventions (container
+ * names, ports, users, paths) are in operator/api/pod.ts.
  */
-import { API_VERSION, type ImageProxy, KIND } from '../api/v1alpha1.ts';
-import type { KubeObject } from './types.ts';
 
-export const FIELD_MANAGER = 'tinycdn-operator';
+import type { V1ObjectMeta, V1OwnerReference } from '@kubernetes/client-node';
+import { API_VERSION, type ImageProxy, KIND } from '../api/v1alpha1.ts';
+import type { ObjectMeta } from './types.ts';
 
 /** Pod template annotation: digest of the rendered config, env and signing Secret. */
 export const CONFIG_HASH_ANNOTATION = 'tinycdn.dev/config-hash';
-
-/** The transform server: container `tinycdn`, port `app`. */
-export const APP_CONTAINER = 'tinycdn';
-export const APP_PORT = 8081;
-export const APP_PORT_NAME = 'app';
-/** Prometheus metrics of the transform server (IMGPROXY_PROMETHEUS_BIND). */
-export const METRICS_PORT = 9090;
-export const METRICS_PORT_NAME = 'metrics';
-/** IMGPROXY_PROMETHEUS_NAMESPACE: the prefix of the service's series, which the dashboards and alerts query. */
-export const METRICS_NAMESPACE = 'tinycdn';
-/** The nginx cache sidecar: container `cache`, port `http` (the Service's target). */
-export const CACHE_CONTAINER = 'cache';
-export const HTTP_PORT = 8080;
-export const HTTP_PORT_NAME = 'http';
-/** nginx stub_status, on 127.0.0.1 only: reachable from inside the pod, never from outside. */
-export const NGINX_STATUS_PORT = 8082;
-export const NGINX_STATUS_PATH = '/nginx_status';
-/** The NGINX Prometheus exporter (spec.monitoring.enabled with the cache): container, port. */
-export const EXPORTER_CONTAINER = 'nginx-exporter';
-export const EXPORTER_PORT = 9113;
-export const EXPORTER_PORT_NAME = 'nginx-metrics';
-
-/** Numeric users, so runAsNonRoot can be checked: the tinycdn image's `node`, the nginx image's `nginx`. */
-export const APP_UID = 1000;
-export const NGINX_UID = 101;
-/** The exporter's user: `nobody`, which owns nothing in the pod (the exporter writes no file). */
-export const EXPORTER_UID = 65534;
-
-/** Where volumes are mounted in the pod. */
-export const PATHS = {
-  /** The ConfigMap (nginx.conf, presets), read-only, in both containers. */
-  config: '/etc/tinycdn',
-  /** emptyDir for temporary files, in both containers (read-only root file system). */
-  tmp: '/tmp',
-  /** The nginx cache volume. */
-  cache: '/var/cache/tinycdn',
-  /** spec.sources.local.volume, read-only: the root of local:/// sources. */
-  localImages: '/srv/images',
-} as const;
-
-/** Keys of the ConfigMap. */
-export const CONFIG_KEYS = { nginx: 'nginx.conf', presets: 'presets' } as const;
 
 export const deploymentName = (ip: ImageProxy): string => ip.metadata.name;
 export const configMapName = (ip: ImageProxy): string => `${ip.metadata.name}-config`;
@@ -69,13 +28,11 @@ export function childLabels(ip: ImageProxy): Record<string, string> {
   };
 }
 
-type OwnerReference = NonNullable<KubeObject['metadata']['ownerReferences']>[number];
-
 /**
  * The controller reference to the ImageProxy, so deleting it deletes every child. Only an
  * object read from the API server has a uid: `tinycdn render` has none and gets undefined.
  */
-export function ownerReference(ip: ImageProxy): OwnerReference | undefined {
+export function ownerReference(ip: ImageProxy): V1OwnerReference | undefined {
   const uid = ip.metadata.uid;
   if (uid === undefined || uid === '') return undefined;
   return {
@@ -89,17 +46,15 @@ export function ownerReference(ip: ImageProxy): OwnerReference | undefined {
 }
 
 /** Metadata of a child: name, namespace, the child labels, the owner reference when there is a uid. */
-export function childMeta(
-  ip: ImageProxy,
-  name: string,
-  annotations?: Record<string, string>,
-): KubeObject['metadata'] {
+export function childMeta(ip: ImageProxy, name: string, annotations?: Record<string, string>): ObjectMeta {
   const owner = ownerReference(ip);
   return {
     name,
     namespace: ip.metadata.namespace,
     labels: childLabels(ip),
-    ...(annotations !== undefined && Object.keys(annotations).length > 0 ? { annotations } : {}),
-    ...(owner !== undefined ? { ownerReferences: [owner] } : {}),
+    ...(annotations !== undefined && Object.keys(annotations).length > 0
+      ? ({ annotations } satisfies V1ObjectMeta)
+      : {}),
+    ...(owner !== undefined ? ({ ownerReferences: [owner] } satisfies V1ObjectMeta) : {}),
   };
 }

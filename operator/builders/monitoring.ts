@@ -5,10 +5,13 @@
  * expressions come from operator/monitoring/ (queries.ts, alerts.ts), which the Grafana
  * dashboard is built from too, so both read the same series with the same labels.
  */
+
+import { EXPORTER_PORT_NAME, METRICS_PORT_NAME } from '../api/pod.ts';
 import type { ImageProxy } from '../api/v1alpha1.ts';
 import { alertRules } from '../monitoring/alerts.ts';
-import { childMeta, deploymentName, EXPORTER_PORT_NAME, METRICS_PORT_NAME, selectorLabels } from './meta.ts';
-import type { KubeObject } from './types.ts';
+import type { RelabelConfig, ServiceMonitorEndpoint } from '../monitoring/prometheus-operator.ts';
+import { childMeta, deploymentName, selectorLabels } from './meta.ts';
+import type { PrometheusRule, ServiceMonitor } from './types.ts';
 
 export const MONITORING_API_VERSION = 'monitoring.coreos.com/v1';
 
@@ -21,7 +24,7 @@ export const SCRAPE_INTERVAL = '30s';
  * `imageproxy`, which every dashboard panel and alert filters on, from the pod label the
  * operator puts on every pod (app.kubernetes.io/instance = the ImageProxy's name).
  */
-export const RELABELINGS = [
+export const RELABELINGS: RelabelConfig[] = [
   {
     sourceLabels: ['__meta_kubernetes_pod_label_app_kubernetes_io_instance'],
     targetLabel: 'imageproxy',
@@ -29,8 +32,8 @@ export const RELABELINGS = [
   },
 ];
 
-export function buildServiceMonitor(ip: ImageProxy): KubeObject {
-  const endpoint = (port: string) => ({
+export function buildServiceMonitor(ip: ImageProxy): ServiceMonitor {
+  const endpoint = (port: string): ServiceMonitorEndpoint => ({
     port,
     path: '/metrics',
     interval: SCRAPE_INTERVAL,
@@ -51,7 +54,7 @@ export function buildServiceMonitor(ip: ImageProxy): KubeObject {
   };
 }
 
-export function buildPrometheusRule(ip: ImageProxy): KubeObject {
+export function buildPrometheusRule(ip: ImageProxy): PrometheusRule {
   const name = deploymentName(ip);
   const ns = ip.metadata.namespace;
   return {

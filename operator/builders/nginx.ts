@@ -25,9 +25,9 @@
  * every configuration the builder renders passes `nginx -t` (nginx.test.ts).
  */
 import { mimeType, type NegotiatedFormat } from '../../service/formats/registry.ts';
+import { APP_PORT, HTTP_PORT, NGINX_STATUS_PATH, NGINX_STATUS_PORT, PATHS } from '../api/pod.ts';
 import type { ImageProxy, ImageProxySpec } from '../api/v1alpha1.ts';
 import { serviceTimeouts } from './env.ts';
-import { APP_PORT, HTTP_PORT, NGINX_STATUS_PATH, NGINX_STATUS_PORT, PATHS } from './meta.ts';
 import { nginxSize, parseBytes, parseCpu } from './quantity.ts';
 
 /** Extra seconds nginx waits for the service beyond the service's own deadline, so the service answers first. */

@@ -4,9 +4,9 @@
  */
 import type { ImageProxy } from '../api/v1alpha1.ts';
 import { childMeta, deploymentName, selectorLabels } from './meta.ts';
-import type { KubeObject } from './types.ts';
+import type { PodDisruptionBudget } from './types.ts';
 
-export function buildPodDisruptionBudget(ip: ImageProxy): KubeObject {
+export function buildPodDisruptionBudget(ip: ImageProxy): PodDisruptionBudget {
   return {
     apiVersion: 'policy/v1',
     kind: 'PodDisruptionBudget',

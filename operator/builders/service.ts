@@ -3,23 +3,23 @@
  * port when the cache is off) and, when monitoring is on, port `metrics` for the ServiceMonitor
  * (plus `nginx-metrics`, the exporter's, when the cache is on too).
  */
-import type { ImageProxy } from '../api/v1alpha1.ts';
+
+import type { V1ServicePort } from '@kubernetes/client-node';
 import {
   APP_PORT_NAME,
-  childMeta,
-  deploymentName,
   EXPORTER_PORT,
   EXPORTER_PORT_NAME,
   HTTP_PORT_NAME,
   METRICS_PORT,
   METRICS_PORT_NAME,
-  selectorLabels,
-} from './meta.ts';
-import type { KubeObject } from './types.ts';
+} from '../api/pod.ts';
+import type { ImageProxy } from '../api/v1alpha1.ts';
+import { childMeta, deploymentName, selectorLabels } from './meta.ts';
+import type { Service } from './types.ts';
 
-export function buildService(ip: ImageProxy): KubeObject {
+export function buildService(ip: ImageProxy): Service {
   const { spec } = ip;
-  const ports: Array<Record<string, unknown>> = [
+  const ports: V1ServicePort[] = [
     {
       name: HTTP_PORT_NAME,
       port: spec.service.port,

@@ -6,10 +6,10 @@
 import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { resolveImageProxy } from '../api/defaults.ts';
+import type { V1ObjectMeta } from '@kubernetes/client-node';
+import { parseImageProxyYaml, resolveImageProxy } from '../api/defaults.ts';
 import type { ImageProxy } from '../api/v1alpha1.ts';
-import { parseImageProxyYaml } from '../render.ts';
-import type { BuildInput, BuildResult, KubeObject } from './types.ts';
+import type { BuildInput, BuildResult, Child, Container, Deployment, PodSpec } from './types.ts';
 
 export const EXAMPLES_DIR = join(import.meta.dirname, '..', '..', 'examples');
 
@@ -164,42 +164,25 @@ export function buildInput(ip: ImageProxy, extra: Partial<Omit<BuildInput, 'ip'>
 }
 
 /** The one object of `kind` in a result; fails loudly when there is none or several. */
-export function objectOf(result: BuildResult, kind: string): KubeObject {
-  const found = result.objects.filter((o) => o.kind === kind);
+export function objectOf<K extends Child['kind']>(result: BuildResult, kind: K): Extract<Child, { kind: K }> {
+  const found = result.objects.filter((o): o is Extract<Child, { kind: K }> => o.kind === kind);
   if (found.length !== 1) throw new Error(`expected one ${kind}, found ${found.length}`);
   return found[0]!;
 }
 
-/** Typed views into a Deployment, for assertions. */
+/** The pod template of a Deployment, for assertions. */
 export interface PodView {
-  spec: Record<string, unknown> & {
-    securityContext: Record<string, unknown>;
-    volumes: Array<Record<string, unknown> & { name: string }>;
-    terminationGracePeriodSeconds: number;
-  };
-  metadata: { labels: Record<string, string>; annotations: Record<string, string> };
-  containers: Array<
-    Record<string, unknown> & {
-      name: string;
-      env?: Array<{ name: string; value?: string; valueFrom?: unknown }>;
-      securityContext: Record<string, unknown>;
-      volumeMounts: Array<{ name: string; mountPath: string; readOnly?: boolean }>;
-      lifecycle?: { preStop?: { exec?: { command: string[] } } };
-    }
-  >;
+  spec: PodSpec;
+  metadata: V1ObjectMeta;
+  containers: Container[];
 }
 
-export function podOf(deployment: KubeObject): PodView {
-  const template = (deployment.spec as { template: { metadata: PodView['metadata']; spec: PodView['spec'] } })
-    .template;
-  return {
-    spec: template.spec,
-    metadata: template.metadata,
-    containers: template.spec.containers as PodView['containers'],
-  };
+export function podOf(deployment: Deployment): PodView {
+  const { template } = deployment.spec;
+  return { spec: template.spec, metadata: template.metadata ?? {}, containers: template.spec.containers };
 }
 
-export function containerOf(deployment: KubeObject, name: string): PodView['containers'][number] {
+export function containerOf(deployment: Deployment, name: string): Container {
   const c = podOf(deployment).containers.find((x) => x.name === name);
   if (c === undefined) throw new Error(`no container ${name}`);
   return c;

@@ -1,14 +1,24 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { KubeObject } from '../builders/types.ts';
+import type { Deployment, Service } from '../builders/types.ts';
 import { replicasHandover } from './handover.ts';
 
-const desired = (replicas?: number): KubeObject => ({
-  apiVersion: 'apps/v1',
-  kind: 'Deployment',
+const desired = (replicas?: number): Deployment => {
+  const spec = { selector: {}, template: { spec: { containers: [] } } };
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'img', namespace: 'web' },
+    spec: replicas === undefined ? spec : { replicas, ...spec },
+  };
+};
+
+const service: Service = {
+  apiVersion: 'v1',
+  kind: 'Service',
   metadata: { name: 'img', namespace: 'web' },
-  spec: replicas === undefined ? { template: {} } : { replicas, template: {} },
-});
+  spec: {},
+};
 
 const live = (manager: string, replicas = 4) => ({
   metadata: {
@@ -42,6 +52,6 @@ describe('replicasHandover', () => {
   });
 
   it('only concerns Deployments', () => {
-    assert.equal(replicasHandover(live('tinycdn-operator'), { ...desired(), kind: 'Service' }), undefined);
+    assert.equal(replicasHandover(live('tinycdn-operator'), service), undefined);
   });
 });

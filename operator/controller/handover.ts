@@ -8,7 +8,8 @@
  * go of it, and the HPA takes it from there. This is the handover the Kubernetes docs describe
  * for moving a Deployment to an autoscaler.
  */
-import type { KubeObject } from '../builders/types.ts';
+import type { V1DeploymentSpec } from '@kubernetes/client-node';
+import type { Child, Deployment } from '../builders/types.ts';
 import { FIELD_MANAGER } from '../runtime/apply.ts';
 
 export const HANDOVER_FIELD_MANAGER = `${FIELD_MANAGER}-replicas-handover`;
@@ -18,6 +19,9 @@ interface ManagedFieldsEntry {
   operation?: string;
   fieldsV1?: { 'f:spec'?: { 'f:replicas'?: unknown } };
 }
+
+/** The partial Deployment applied under HANDOVER_FIELD_MANAGER: its identity and replicas only. */
+export type ReplicasHandover = Omit<Deployment, 'spec'> & { spec: Pick<V1DeploymentSpec, 'replicas'> };
 
 interface LiveDeployment {
   metadata: { name: string; namespace?: string; managedFields?: ManagedFieldsEntry[] };
@@ -31,11 +35,10 @@ interface LiveDeployment {
  */
 export function replicasHandover(
   live: LiveDeployment | undefined,
-  desired: KubeObject,
-): KubeObject | undefined {
+  desired: Child,
+): ReplicasHandover | undefined {
   if (desired.kind !== 'Deployment' || live === undefined) return undefined;
-  const desiredSpec = desired.spec as { replicas?: number } | undefined;
-  if (desiredSpec?.replicas !== undefined || live.spec?.replicas === undefined) return undefined;
+  if (desired.spec.replicas !== undefined || live.spec?.replicas === undefined) return undefined;
   const ownsReplicas = (live.metadata.managedFields ?? []).some(
     (m) =>
       m.manager === FIELD_MANAGER &&

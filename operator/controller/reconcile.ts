@@ -8,7 +8,7 @@
 import type { ImageProxy, ImageProxyStatus } from '../api/v1alpha1.ts';
 import { API_VERSION, KIND, PLURAL } from '../api/v1alpha1.ts';
 import { buildChildren, MANAGED_KINDS, selectorLabels, serviceUrl } from '../builders/index.ts';
-import type { BuildInput, BuildResult, KubeObject, ManagedKind } from '../builders/types.ts';
+import type { BuildInput, BuildResult, Child, KubeObject, ManagedKind } from '../builders/types.ts';
 import { applyObject, deleteObject, FIELD_MANAGER } from '../runtime/apply.ts';
 import { ApiError, isConflict, isNotFound, type KubeClient } from '../runtime/client.ts';
 import type { EventRecorder } from '../runtime/events.ts';
@@ -206,12 +206,7 @@ export class Reconciler {
     return { serviceMonitor: served.has('ServiceMonitor'), prometheusRule: served.has('PrometheusRule') };
   }
 
-  async #apply(
-    ip: ImageProxy,
-    obj: KubeObject,
-    errors: string[],
-    log: Logger,
-  ): Promise<KubeResource | undefined> {
+  async #apply(ip: ImageProxy, obj: Child, errors: string[], log: Logger): Promise<KubeResource | undefined> {
     const type = this.#kindOf(obj);
     const what = `${obj.kind} ${ip.metadata.namespace}/${obj.metadata.name}`;
     const before = this.#d.children.cache(type)?.get(obj.metadata.namespace, obj.metadata.name);

@@ -6,6 +6,7 @@
  * and that every expression runs on a real Prometheus.
  */
 
+import type { AlertingRule } from './prometheus-operator.ts';
 import type { Scope, Source } from './queries.ts';
 import * as q from './queries.ts';
 
@@ -174,18 +175,20 @@ export const ALERTS: AlertDefinition[] = [
 export const runbookAnchor = (alert: string) => alert.toLowerCase();
 
 /** The Prometheus rule objects for one ImageProxy. */
-export function alertRules(namespace: string, imageproxy: string): Array<Record<string, unknown>> {
+export function alertRules(namespace: string, imageproxy: string): AlertingRule[] {
   const scope: Scope = { namespace, imageproxy };
-  return ALERTS.map((a) => ({
-    alert: a.alert,
-    expr: a.expr(scope),
-    ...(a.for !== '0m' ? { for: a.for } : {}),
-    labels:
-      a.operatorWide === true ? { severity: a.severity } : { severity: a.severity, namespace, imageproxy },
-    annotations: {
-      summary: a.summary(namespace, imageproxy),
-      description: a.description(namespace, imageproxy),
-      runbook_url: `${RUNBOOK_URL}#${runbookAnchor(a.alert)}`,
-    },
-  }));
+  return ALERTS.map(
+    (a): AlertingRule => ({
+      alert: a.alert,
+      expr: a.expr(scope),
+      ...(a.for !== '0m' ? ({ for: a.for } satisfies Partial<AlertingRule>) : {}),
+      labels:
+        a.operatorWide === true ? { severity: a.severity } : { severity: a.severity, namespace, imageproxy },
+      annotations: {
+        summary: a.summary(namespace, imageproxy),
+        description: a.description(namespace, imageproxy),
+        runbook_url: `${RUNBOOK_URL}#${runbookAnchor(a.alert)}`,
+      },
+    }),
+  );
 }

@@ -42,9 +42,7 @@ describe('queries', () => {
   it("subtracts the cache container's readiness probes at the period the Deployment renders", () => {
     const ip = imageProxy(MINIMAL_SPEC, withSpec({ monitoring: { enabled: true } }));
     const deployment = objectOf(buildChildren(buildInput(ip)), 'Deployment');
-    const cache = containerOf(deployment, 'cache') as {
-      readinessProbe?: { periodSeconds?: number; httpGet?: unknown };
-    };
+    const cache = containerOf(deployment, 'cache');
     assert.ok(cache.readinessProbe?.httpGet !== undefined, 'an HTTP probe, which nginx counts');
     assert.equal(cache.readinessProbe?.periodSeconds, CACHE_READINESS_PERIOD_SECONDS);
     assert.match(

@@ -10,7 +10,7 @@
  * ServiceMonitor's relabelings put on every scraped series (monitoring.ts): namespace, pod,
  * container, imageproxy.
  */
-import { APP_CONTAINER, EXPORTER_CONTAINER, METRICS_NAMESPACE } from '../builders/meta.ts';
+import { APP_CONTAINER, EXPORTER_CONTAINER, METRICS_NAMESPACE } from '../api/pod.ts';
 
 /** Which ImageProxies an expression looks at. */
 export interface Scope {

@@ -28,11 +28,12 @@ export async function retryOnConflict<T>(write: () => Promise<T>): Promise<T> {
 /**
  * Server-side applies `obj` and returns the object as stored. Applying content identical to
  * what the field manager applied before is a no-op on the server (no new resourceVersion).
+ * `obj` is any object with a name: a typed manifest of the builders or a resource read here.
  */
 export function applyObject<T extends KubeResource>(
   client: KubeClient,
   type: ResourceType,
-  obj: KubeResource,
+  obj: { metadata: { name: string; namespace?: string } },
   fieldManager: string = FIELD_MANAGER,
 ): Promise<T> {
   const path = resourcePath(type, { namespace: obj.metadata.namespace, name: obj.metadata.name });

@@ -5,6 +5,7 @@
  * within a window are dropped, and the memory of what was sent is bounded.
  */
 import { randomBytes } from 'node:crypto';
+import type { EventsV1Event } from '@kubernetes/client-node';
 import type { KubeClient } from './client.ts';
 import type { Logger } from './log.ts';
 
@@ -98,7 +99,8 @@ export class EventRecorder {
 
   async #send(regarding: EventSubject, event: EventInput, now: Date): Promise<void> {
     const { namespace = 'default', name } = regarding.metadata;
-    const body = {
+    // client-node types eventTime as a Date; on the wire it is an RFC 3339 string with microseconds.
+    const body: Omit<EventsV1Event, 'eventTime'> & { eventTime: string } = {
       apiVersion: 'events.k8s.io/v1',
       kind: 'Event',
       metadata: { name: `${name}.${now.getTime().toString(16)}${randomBytes(3).toString('hex')}`, namespace },
