@@ -58,7 +58,7 @@ const podNamespace = (env: Env): string | undefined => {
  * namespace: controller-runtime does not guess either (out of cluster it refuses to start
  * without an explicit leader election namespace), and the context's namespace (often
  * `default`) would put the Lease where the in-cluster replicas never look, so a local run and
- * the installed operator would both lead at once. The documented install (README, and
+ * the installed operator would both lead at once. The documented install (docs/kubernetes.md, and
  * config/rbac's Lease Role) uses tinycdn-system, so there a local run competes for the same
  * Lease; where it does not exist, the first Lease call says so and the operator stops (exit 2)
  * instead of retrying forever as client-go's leader election would.

@@ -1,6 +1,6 @@
 /**
  * The transform server's environment, derived from the spec: one IMGPROXY_* setting per spec
- * field (the same names imgproxy uses; README.md lists them), signing keys read from the
+ * field (the same names imgproxy uses; docs/configuration.md lists them), signing keys read from the
  * Secret by reference so they never appear in the Deployment, OpenTelemetry's standard OTEL_*
  * variables for tracing, and spec.env last (the API refuses names the operator derives, so
  * nothing here is overridden by it).

@@ -15,7 +15,7 @@
  * - Identical concurrent misses cost one transform without anyone polling: the first fills the
  *   entry (proxy_cache_lock), the others go to the service at once, uncached, where identical
  *   in-flight requests share that one transform (service/server/collapse.ts). nginx's own lock
- *   waiters would poll every 500 ms (measured in bench/cache.ts; README "The cache sidecar").
+ *   waiters would poll every 500 ms (measured in bench/cache.ts; docs/cache.md).
  * - A sick, overloaded or restarting service is covered by expired entries (stale on error),
  *   never by serving an entry whose refresh the service refused.
  * - Unprivileged and read-only root: pid and temp files under /tmp, the cache on its volume,

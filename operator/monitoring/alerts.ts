@@ -13,7 +13,7 @@ import * as q from './queries.ts';
 /** Where the runbook lives; each alert links to its section (GitHub's heading anchors). */
 export const RUNBOOK_URL = 'https://github.com/tinycdn/tinycdn/blob/main/docs/runbook.md';
 
-/** The thresholds, in one place (README "Monitoring" and docs/runbook.md quote them). */
+/** The thresholds, in one place (docs/monitoring.md and docs/runbook.md quote them). */
 export const THRESHOLDS = {
   /** Share of image requests answered 5xx. */
   errorRatio5xx: 0.05,

@@ -96,7 +96,7 @@ export const serviceRequestRateByStatus = (s: Scope, w: string) =>
  * - the kubelet's readiness probe of the `cache` container (`GET /ready` through nginx, every
  *   CACHE_READINESS_PERIOD_SECONDS), for the time nginx was up in each pod.
  * The liveness probes are TCP connects (no request); /health and /ready reached by anyone
- * else through the Service would still count (README "Monitoring").
+ * else through the Service would still count (docs/monitoring.md).
  */
 export function nginxImageRequestRate(s: Scope, w: string): string {
   const seconds = windowSeconds(w);
