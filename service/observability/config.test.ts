@@ -2,19 +2,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { buildEnv } from '../../operator/builders/env.ts';
 import { imageProxy, MAXIMAL_SPEC, MINIMAL_SPEC } from '../../operator/builders/testing.ts';
-import { ConfigError, type Env } from '../env.ts';
+import { configProblems } from '../../test/helpers/config-problems.ts';
+import type { Env } from '../env.ts';
 import { loadConfig } from '../server/serve.ts';
 import { loadObservabilityConfig } from './config.ts';
-
-function problems(load: (env: Env) => unknown, env: Env): string[] {
-  try {
-    load(env);
-  } catch (err) {
-    assert.ok(err instanceof ConfigError, String(err));
-    return err.problems;
-  }
-  assert.fail('expected a ConfigError');
-}
 
 describe('observability config', () => {
   it('is all off by default: no metrics listener, no tracing', () => {
@@ -110,7 +101,7 @@ describe('observability config', () => {
   for (const [name, env, expected] of tracingOn) {
     it(`tracing on: ${name}`, () => {
       if (name === 'batch settings') {
-        assert.deepEqual(problems(loadObservabilityConfig, env), [
+        assert.deepEqual(configProblems(loadObservabilityConfig, env), [
           'OTEL_BSP_MAX_EXPORT_BATCH_SIZE: must not exceed OTEL_BSP_MAX_QUEUE_SIZE (10)',
         ]);
         const ok = loadObservabilityConfig({ ...env, OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '5' }).tracing;
@@ -178,14 +169,14 @@ describe('observability config', () => {
   ];
   for (const [env, message] of bad) {
     it(`refuses ${JSON.stringify(env)} naming the variable`, () => {
-      const found = problems(loadObservabilityConfig, env);
+      const found = configProblems(loadObservabilityConfig, env);
       assert.equal(found.length, 1, found.join('\n'));
       assert.match(found[0] ?? '', message);
     });
   }
 
   it("reports observability problems with every other module's at start-up", () => {
-    const found = problems(loadConfig, {
+    const found = configProblems(loadConfig, {
       IMGPROXY_WORKERS: 'many',
       IMGPROXY_PROMETHEUS_BIND: 'nine',
       OTEL_TRACES_SAMPLER: 'sometimes',
@@ -217,7 +208,7 @@ describe('observability config', () => {
 
   it('refuses a metrics port that is also the server port', () => {
     assert.deepEqual(
-      problems(loadConfig, { IMGPROXY_BIND: ':8080', IMGPROXY_PROMETHEUS_BIND: '127.0.0.1:8080' }),
+      configProblems(loadConfig, { IMGPROXY_BIND: ':8080', IMGPROXY_PROMETHEUS_BIND: '127.0.0.1:8080' }),
       ["IMGPROXY_PROMETHEUS_BIND: port 8080 is also IMGPROXY_BIND's; metrics need a port of their own"],
     );
   });

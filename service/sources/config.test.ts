@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
-import { ConfigError } from '../env.ts';
+import { configProblems } from '../../test/helpers/config-problems.ts';
 import { defaultSourcesConfig, loadSourcesConfig, sourcesConfigWarnings, VERSION } from './config.ts';
 import { defaultStoresConfig } from './stores-config.ts';
 
@@ -12,15 +12,7 @@ const file = path.join(dir, 'file.txt');
 writeFileSync(file, 'x');
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-function problemsOf(env: Record<string, string>): string[] {
-  try {
-    loadSourcesConfig(env);
-  } catch (err) {
-    assert.ok(err instanceof ConfigError, String(err));
-    return err.problems;
-  }
-  assert.fail('expected a ConfigError');
-}
+const problemsOf = (env: Record<string, string>): string[] => configProblems(loadSourcesConfig, env);
 
 describe('sources config', () => {
   test('defaults match imgproxy with a tinycdn user agent', () => {

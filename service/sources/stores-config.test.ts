@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { describe, test } from 'node:test';
-import { ConfigError, EnvReader } from '../env.ts';
+import { configProblems } from '../../test/helpers/config-problems.ts';
+import { type Env, EnvReader } from '../env.ts';
 import { HttpError } from '../errors.ts';
 import { parseSourceUrl } from './index.ts';
 import { objectAddress, readCapped, storeError } from './objectstore.ts';
@@ -13,22 +14,14 @@ import {
 } from './stores-config.ts';
 import { ctx } from './testing.ts';
 
-function load(env: Record<string, string>): StoresConfig {
+function load(env: Env): StoresConfig {
   const r = new EnvReader(env);
   const cfg = loadStoresConfig(r);
   r.finish();
   return cfg;
 }
 
-function problemsOf(env: Record<string, string>): string[] {
-  try {
-    load(env);
-  } catch (err) {
-    assert.ok(err instanceof ConfigError, String(err));
-    return err.problems;
-  }
-  assert.fail('expected a ConfigError');
-}
+const problemsOf = (env: Record<string, string>): string[] => configProblems(load, env);
 
 describe('object store config', () => {
   test("imgproxy's defaults: every store off, us-west-1, path style", () => {

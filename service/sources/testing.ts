@@ -5,12 +5,11 @@
  *   backend (local, http, s3, gs, abs) against a real store the harness sets up. What only some
  *   stores can do (versions, denied credentials, a store that stalls, validators) is an optional
  *   part of the harness; a backend without it says why in `lacks`, and the suite prints that.
- * - `startOrigin(handler)`: a real node:http origin on a loopback port that counts connections
- *   and requests, for HTTP tests.
+ * - `startBlackHole()`, `startCountingProxy()`: a store that never answers, a TCP proxy that counts
+ *   connections. (The HTTP origin the tests share is test/helpers/http-origin.ts.)
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { HttpError } from '../errors.ts';
@@ -282,45 +281,4 @@ export async function startCountingProxy(
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
-}
-
-export interface Origin {
-  /** http://host:port + path (path starts with '/'). */
-  url(path: string): string;
-  port: number;
-  /** TCP connections accepted so far. */
-  connections: number;
-  /** Requests received so far (paths, in order). */
-  requests: string[];
-  close(): Promise<void>;
-}
-
-export type OriginHandler = (req: http.IncomingMessage, res: http.ServerResponse, origin: Origin) => void;
-
-/** A real HTTP origin listening on `host` (127.0.0.1 unless told). */
-export async function startOrigin(handler: OriginHandler, host = '127.0.0.1'): Promise<Origin> {
-  const sockets = new Set<Socket>();
-  const server = http.createServer();
-  const origin: Origin = {
-    url: (p) => `http://${host.includes(':') ? `[${host}]` : host}:${origin.port}${p}`,
-    port: 0,
-    connections: 0,
-    requests: [],
-    close: async () => {
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-  server.on('connection', (s: Socket) => {
-    origin.connections++;
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  server.on('request', (req, res) => {
-    origin.requests.push(req.url ?? '');
-    handler(req, res, origin);
-  });
-  await new Promise<void>((resolve) => server.listen(0, host, resolve));
-  origin.port = (server.address() as AddressInfo).port;
-  return origin;
 }

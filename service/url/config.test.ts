@@ -1,17 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigError } from '../env.ts';
+import { configProblems } from '../../test/helpers/config-problems.ts';
 import { loadUrlConfig } from './config.ts';
 
-function problems(env: Record<string, string>): string {
-  try {
-    loadUrlConfig(env);
-  } catch (err) {
-    assert.ok(err instanceof ConfigError);
-    return err.problems.join('\n');
-  }
-  assert.fail('expected a ConfigError');
-}
+const problems = (env: Record<string, string>): string => configProblems(loadUrlConfig, env).join('\n');
 
 describe('URL config', () => {
   it('defaults match imgproxy', () => {

@@ -4,11 +4,11 @@
  * by `close()`.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type RunningServer, startServer } from '../../service/server/serve.ts';
+import { startOrigin as startHttpOrigin } from '../helpers/http-origin.ts';
 import { parsePrometheusText, sampleValue } from '../helpers/prometheus-text.ts';
 
 export interface TestServer {
@@ -60,26 +60,14 @@ export interface Origin {
   close(): Promise<void>;
 }
 
-/** A real HTTP origin on 127.0.0.1: routes by path, records every request path. */
+/** The shared HTTP origin (test/helpers/http-origin.ts) with a handler per path; 404 elsewhere. */
 export async function startOrigin(routes: Record<string, OriginHandler>): Promise<Origin> {
-  const requests: string[] = [];
-  const server = createServer((req, res) => {
-    requests.push(req.url ?? '');
+  const origin = await startHttpOrigin((req, res) => {
     const handler = routes[req.url ?? ''];
     if (handler) handler(req, res);
     else res.writeHead(404).end('not found');
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    base: `http://127.0.0.1:${port}`,
-    requests,
-    close: () =>
-      new Promise((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return { base: origin.url(''), requests: origin.requests, close: () => origin.close() };
 }
 
 /** Body of a response as a Buffer. */

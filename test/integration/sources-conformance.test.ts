@@ -21,12 +21,8 @@ import { GcsBackend } from '../../service/sources/gcs.ts';
 import { createSources, type SourceBackend, type Sources } from '../../service/sources/index.ts';
 import { S3Backend } from '../../service/sources/s3.ts';
 import { defaultStoresConfig, type S3Config } from '../../service/sources/stores-config.ts';
-import {
-  sourceConformanceSuite,
-  startBlackHole,
-  startCountingProxy,
-  startOrigin,
-} from '../../service/sources/testing.ts';
+import { sourceConformanceSuite, startBlackHole, startCountingProxy } from '../../service/sources/testing.ts';
+import { startOrigin } from '../helpers/http-origin.ts';
 import {
   AZURITE_ACCOUNT,
   AZURITE_KEY,

@@ -15,7 +15,8 @@ import { gzipSync } from 'node:zlib';
 import { defaultSourcesConfig, type SourcesConfig } from '../../service/sources/config.ts';
 import { guardedLookup } from '../../service/sources/http.ts';
 import { createSources, type Sources } from '../../service/sources/index.ts';
-import { ctx, type Origin, rejectsWith, startOrigin } from '../../service/sources/testing.ts';
+import { ctx, rejectsWith } from '../../service/sources/testing.ts';
+import { type Origin, startOrigin } from '../helpers/http-origin.ts';
 
 const PNG = Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex');
 

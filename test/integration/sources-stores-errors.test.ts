@@ -13,7 +13,8 @@ import { GcsBackend } from '../../service/sources/gcs.ts';
 import { createSources, type SourceBackend } from '../../service/sources/index.ts';
 import { S3Backend } from '../../service/sources/s3.ts';
 import { defaultStoresConfig } from '../../service/sources/stores-config.ts';
-import { ctx, type Origin, rejectsWith, startOrigin } from '../../service/sources/testing.ts';
+import { ctx, rejectsWith } from '../../service/sources/testing.ts';
+import { type Origin, startOrigin } from '../helpers/http-origin.ts';
 
 interface Answer {
   status: number;
