@@ -13,6 +13,7 @@ import {
   gif,
   hugePng,
   jpeg,
+  noisyJpeg,
   png,
   randomBytes,
   svg,
@@ -39,21 +40,6 @@ async function rotatedJpeg(): Promise<Buffer> {
   return sharp(await png(300, 200))
     .jpeg()
     .withMetadata({ orientation: 6 })
-    .toBuffer();
-}
-
-/** A noisy JPEG: its scan data starts late and compresses badly, like a photo's. */
-function noise(): Promise<Buffer> {
-  return sharp({
-    create: {
-      width: 400,
-      height: 300,
-      channels: 3,
-      background: '#000',
-      noise: { type: 'gaussian', mean: 128, sigma: 40 },
-    },
-  })
-    .jpeg()
     .toBuffer();
 }
 
@@ -86,7 +72,7 @@ export async function writeFixtures(): Promise<Fixtures> {
     'half.png': (await png(400, 300)).subarray(0, 2000),
     'huge.png': hugePng(20_000, 20_000),
     'one-row.png': hugePng(4000, 3000),
-    'noise-700.jpg': (await noise()).subarray(0, 700),
+    'noise-700.jpg': (await noisyJpeg(400, 300)).subarray(0, 700),
     'random.jpg': randomBytes(4096),
     'empty.jpg': Buffer.alloc(0),
     'notes.txt': Buffer.from('just some text\n'),

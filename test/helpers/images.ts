@@ -111,6 +111,20 @@ const animationFrames = (width: number, height: number, frames: number): Sharp =
 };
 
 /** An animated GIF of `frames` frames, 100 ms each, looping forever. */
+/** A noisy JPEG: its scan data starts late and compresses badly, like a photo's. */
+export const noisyJpeg = (width: number, height: number): Promise<Buffer> =>
+  sharp({
+    create: {
+      width,
+      height,
+      channels: 3,
+      background: '#000',
+      noise: { type: 'gaussian', mean: 128, sigma: 40 },
+    },
+  })
+    .jpeg()
+    .toBuffer();
+
 export const animatedGif = (width: number, height: number, frames: number): Promise<Buffer> =>
   animationFrames(width, height, frames)
     .gif({ loop: 0, delay: new Array<number>(frames).fill(100) })

@@ -13,6 +13,7 @@ import {
 } from '../../service/options/processing_options.ts';
 import { defaultProcessingConfig } from '../../service/processing/config.ts';
 import { createProcessor } from '../../service/processing/processor.ts';
+import { noisyJpeg } from '../helpers/images.ts';
 
 const proc = await createProcessor(defaultProcessingConfig());
 const po = (o: Partial<ProcessingOptions> = {}): ProcessingOptions => ({
@@ -108,17 +109,7 @@ async function expect422(p: Promise<unknown>, kind?: string) {
 }
 
 describe('hostile inputs end in a 422 (or decode as far as they go) with memory bounded', async () => {
-  const photo = await sharp({
-    create: {
-      width: 400,
-      height: 300,
-      channels: 3,
-      background: '#000',
-      noise: { type: 'gaussian', mean: 128, sigma: 40 },
-    },
-  })
-    .jpeg()
-    .toBuffer();
+  const photo = await noisyJpeg(400, 300);
 
   test('a PNG whose header claims 100000x100000', async () => {
     await expect422(run(lyingPng(100_000, 100_000)), 'source_resolution_too_big');

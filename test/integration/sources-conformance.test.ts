@@ -7,12 +7,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import {
-  CreateBucketCommand,
-  PutBucketVersioningCommand,
-  PutObjectCommand,
-  S3Client,
-} from '@aws-sdk/client-s3';
+import { CreateBucketCommand, PutBucketVersioningCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { BlobServiceClient, StorageSharedKeyCredential } from '@azure/storage-blob';
 import { Storage } from '@google-cloud/storage';
 import { AbsBackend } from '../../service/sources/abs.ts';
@@ -28,6 +23,7 @@ import {
   AZURITE_KEY,
   S3_ACCESS_KEY,
   S3_SECRET_KEY,
+  seaweedAdmin,
   startAzurite,
   startFakeGcs,
   startSeaweedFs,
@@ -98,12 +94,7 @@ sourceConformanceSuite('s3 (SeaweedFS)', async () => {
   const credentials = { accessKeyId: S3_ACCESS_KEY, secretAccessKey: S3_SECRET_KEY };
   const s3 = (endpoint: string, creds = credentials, timeout = 5) =>
     new S3Backend({ config: s3Config(endpoint), timeout, credentials: creds });
-  const admin = new S3Client({
-    endpoint: store.endpoint,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials,
-  });
+  const admin = seaweedAdmin(store.endpoint);
   await admin.send(new CreateBucketCommand({ Bucket: 'images' }));
   await admin.send(
     new PutBucketVersioningCommand({ Bucket: 'images', VersioningConfiguration: { Status: 'Enabled' } }),

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { BlobServiceClient, StorageSharedKeyCredential } from '@azure/storage-blob';
 import { Storage } from '@google-cloud/storage';
 import { photoOfAtLeast } from '../helpers/photos.ts';
@@ -19,6 +19,7 @@ import {
   type Emulator,
   S3_ACCESS_KEY,
   S3_SECRET_KEY,
+  seaweedAdmin,
   startAzurite,
   startFakeGcs,
   startSeaweedFs,
@@ -38,13 +39,7 @@ describe('object stores through the server (SeaweedFS, fake-gcs-server, Azurite)
     photo = readFileSync((await photoOfAtLeast(1200, 800)).path);
     [s3, gcs, abs] = await Promise.all([startSeaweedFs(), startFakeGcs(), startAzurite()]);
 
-    const credentials = { accessKeyId: S3_ACCESS_KEY, secretAccessKey: S3_SECRET_KEY };
-    const s3Admin = new S3Client({
-      endpoint: s3.endpoint,
-      region: 'us-east-1',
-      forcePathStyle: true,
-      credentials,
-    });
+    const s3Admin = seaweedAdmin(s3.endpoint);
     await s3Admin.send(new CreateBucketCommand({ Bucket: 'images' }));
     await s3Admin.send(
       new PutObjectCommand({ Bucket: 'images', Key: KEY, Body: photo, ContentType: 'image/jpeg' }),

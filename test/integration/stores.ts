@@ -8,10 +8,12 @@
  *
  * `waitFor` polls an observable state (the emulator answering a real request), never a sleep.
  */
+
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { S3Client } from '@aws-sdk/client-s3';
 import { freePort } from '../helpers/ports.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -92,6 +94,15 @@ export const S3_SECRET_KEY = 'tinycdn-test-secret';
  * SeaweedFS as one process (master, volume server, filer and S3 gateway), with one identity
  * allowed everything, so requests are signed and checked as on AWS.
  */
+/** An S3 client of the SeaweedFS test account, for tests that put objects in place. */
+export const seaweedAdmin = (endpoint: string): S3Client =>
+  new S3Client({
+    endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId: S3_ACCESS_KEY, secretAccessKey: S3_SECRET_KEY },
+  });
+
 export async function startSeaweedFs(): Promise<Emulator> {
   const bin = goEmulator('weed');
   const dir = mkdtempSync(join(tmpdir(), 'tinycdn-seaweedfs-'));
