@@ -14,6 +14,7 @@ interface Schema {
   pattern?: string;
   maxItems?: number;
   maxLength?: number;
+  maxProperties?: number;
   items?: Schema;
   properties?: Record<string, Schema>;
   additionalProperties?: Schema | boolean;
@@ -39,6 +40,7 @@ function constraints(s: Schema): string {
   if (s.maximum !== undefined) parts.push(`≤ ${s.maximum}`);
   if (s.maxItems !== undefined) parts.push(`at most ${s.maxItems} items`);
   if (s.maxLength !== undefined) parts.push(`at most ${s.maxLength} characters`);
+  if (s.maxProperties !== undefined) parts.push(`at most ${s.maxProperties} entries`);
   if (s.pattern !== undefined) parts.push(`matches ${code(s.pattern)}`);
   return parts.join('; ');
 }

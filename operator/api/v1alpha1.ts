@@ -329,6 +329,8 @@ export const FormatsSpec = Type.Object(
       Type.Unsafe<Partial<Record<SaveFormat, number>>>({
         type: 'object',
         additionalProperties: { type: 'integer', minimum: 1, maximum: 100 },
+        // Bounds the CEL rule's cost estimate (the API server refuses unbounded maps).
+        maxProperties: FORMAT_NAMES.length,
         description: 'Quality per output format, e.g. {webp: 79, avif: 63} (IMGPROXY_FORMAT_QUALITY).',
         ...cel({
           rule: `self.all(f, f in ${celList(FORMAT_NAMES)})`,
