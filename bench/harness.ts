@@ -12,6 +12,42 @@ import { CACHE_DIR, HarnessError } from './setup.ts';
 
 const log = (message: string) => console.error(`bench: ${message}`);
 
+/** The options of a bench that alternates wrk runs in rounds: their parseArgs definitions. */
+export const ROUND_ARGS = {
+  seconds: { type: 'string', default: '5' },
+  rounds: { type: 'string', default: '3' },
+  warmup: { type: 'string', default: '2' },
+  concurrency: { type: 'string', default: '4' },
+} as const;
+
+export interface RoundOptions {
+  seconds: number;
+  rounds: number;
+  warmup: number;
+  concurrency: number;
+}
+
+/** ROUND_ARGS' values as numbers, each in (0, 600]. */
+export function roundOptions(values: Record<keyof typeof ROUND_ARGS, string | undefined>): RoundOptions {
+  const opts = {
+    seconds: Number(values.seconds),
+    rounds: Number(values.rounds),
+    warmup: Number(values.warmup),
+    concurrency: Number(values.concurrency),
+  };
+  for (const [name, n] of Object.entries(opts)) {
+    if (!Number.isFinite(n) || n <= 0 || n > 600)
+      throw new HarnessError(`--${name} must be a number in (0, 600]`);
+  }
+  return opts;
+}
+
+export const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? (s[mid] ?? 0) : ((s[mid - 1] ?? 0) + (s[mid] ?? 0)) / 2;
+};
+
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export const freePort = (): Promise<number> =>

@@ -37,56 +37,43 @@ import { parseArgs } from 'node:util';
 import { loadObservabilityConfig } from '../service/observability/config.ts';
 import { ServiceMetrics } from '../service/observability/metrics.ts';
 import { startTracing, type Tracing } from '../service/observability/tracing.ts';
-import { checkServer, freePort, type Server, startServer, stopServer, table, wrk } from './harness.ts';
+import {
+  checkServer,
+  freePort,
+  median,
+  ROUND_ARGS,
+  type RoundOptions,
+  roundOptions,
+  type Server,
+  startServer,
+  stopServer,
+  table,
+  wrk,
+} from './harness.ts';
 import { CACHE_DIR, ensurePhotos, ensureWrk, HarnessError, prepareSources, REPO } from './setup.ts';
 
 const TARGET_RATIO = 0.95;
 const TRANSFORM = 'rs:fit:300:300';
 
-export interface ObservabilityBenchOptions {
+export interface ObservabilityBenchOptions extends RoundOptions {
   /** Simulated requests per variant for the in-process instrumentation cost. */
   instrumentRequests: number;
-  seconds: number;
-  rounds: number;
-  warmup: number;
-  concurrency: number;
 }
 
 export const parseObservabilityBenchArgs = (argv: string[]): ObservabilityBenchOptions => {
   const { values } = parseArgs({
     args: argv,
-    options: {
-      seconds: { type: 'string', default: '5' },
-      rounds: { type: 'string', default: '3' },
-      warmup: { type: 'string', default: '2' },
-      concurrency: { type: 'string', default: '4' },
-      'instrument-requests': { type: 'string', default: '20000' },
-    },
+    options: { ...ROUND_ARGS, 'instrument-requests': { type: 'string', default: '20000' } },
   });
   const requests = Number(values['instrument-requests']);
   if (!Number.isInteger(requests) || requests < 1000 || requests > 1_000_000) {
     throw new HarnessError('--instrument-requests must be an integer in [1000, 1000000]');
   }
-  const opts = {
-    seconds: Number(values.seconds),
-    rounds: Number(values.rounds),
-    warmup: Number(values.warmup),
-    concurrency: Number(values.concurrency),
-  };
-  for (const [name, n] of Object.entries(opts)) {
-    if (!Number.isFinite(n) || n <= 0 || n > 600)
-      throw new HarnessError(`--${name} must be a number in (0, 600]`);
-  }
-  return { ...opts, instrumentRequests: requests };
+  return { ...roundOptions(values), instrumentRequests: requests };
 };
 
 const log = (message: string) => console.error(`bench observability: ${message}`);
 const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-};
 const f1 = (n: number): string => n.toFixed(1);
 const f3 = (n: number): string => n.toFixed(3);
 

@@ -17,46 +17,26 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { S3_ACCESS_KEY, S3_SECRET_KEY, startSeaweedFs } from '../test/integration/stores.ts';
-import { checkServer, type Server, startServer, stopServer, table, wrk } from './harness.ts';
+import {
+  checkServer,
+  median,
+  ROUND_ARGS,
+  type RoundOptions,
+  roundOptions,
+  type Server,
+  startServer,
+  stopServer,
+  table,
+  wrk,
+} from './harness.ts';
 import { CACHE_DIR, ensurePhotos, ensureWrk, HarnessError, prepareSources, REPO } from './setup.ts';
 
 const TRANSFORM = 'rs:fit:300:300';
 
-export interface StoresBenchOptions {
-  seconds: number;
-  rounds: number;
-  warmup: number;
-  concurrency: number;
-}
+export type StoresBenchOptions = RoundOptions;
 
-export const parseStoresBenchArgs = (argv: string[]): StoresBenchOptions => {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      seconds: { type: 'string', default: '5' },
-      rounds: { type: 'string', default: '3' },
-      warmup: { type: 'string', default: '2' },
-      concurrency: { type: 'string', default: '4' },
-    },
-  });
-  const opts = {
-    seconds: Number(values.seconds),
-    rounds: Number(values.rounds),
-    warmup: Number(values.warmup),
-    concurrency: Number(values.concurrency),
-  };
-  for (const [name, n] of Object.entries(opts)) {
-    if (!Number.isFinite(n) || n <= 0 || n > 600)
-      throw new HarnessError(`--${name} must be a number in (0, 600]`);
-  }
-  return opts;
-};
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-};
+export const parseStoresBenchArgs = (argv: string[]): StoresBenchOptions =>
+  roundOptions(parseArgs({ args: argv, options: ROUND_ARGS }).values);
 
 export const runStoresBench = async (opts: StoresBenchOptions): Promise<void> => {
   ensurePhotos();
