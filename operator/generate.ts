@@ -6,6 +6,7 @@
  * - config/rbac/role.yaml                          ← operator/rbac.ts
  * - charts/tinycdn/templates/_rbac-rules.tpl        ← operator/rbac.ts (the chart's RBAC rules)
  * - charts/tinycdn/templates/crd-imageproxies.yaml  ← operator/api (the CRD in crds/, templated)
+ * - charts/tinycdn/templates/alerts.yaml           ← operator/monitoring/alerts.ts (the operator's alerts)
  * - charts/tinycdn/values.schema.json               ← charts/tinycdn/values.yaml
  * - charts/tinycdn/README.md, between the values markers ← charts/tinycdn/values.yaml
  * - charts/tinycdn/Chart.yaml, the appVersion line  ← package.json
@@ -17,8 +18,10 @@ import { Document, isMap, isSeq, stringify } from 'yaml';
 import pkg from '../package.json' with { type: 'json' };
 import { imageProxyCrd } from './api/crd.ts';
 import { renderReference } from './api/reference.ts';
+import { MONITORING_API_VERSION } from './builders/monitoring.ts';
 import type { KubeObject } from './builders/types.ts';
 import { valuesSchema, valuesTable } from './chart-values.ts';
+import { operatorRuleGroup } from './monitoring/alerts.ts';
 import { buildDashboard } from './monitoring/dashboard.ts';
 import { CLUSTER_RULES, NAMESPACE_RULES, policyRule, type Rule, rbacObjects } from './rbac.ts';
 
@@ -109,6 +112,56 @@ export function renderChartCrd(): string {
   ].join('\n');
 }
 
+/**
+ * Stand-ins for what only Helm knows, replaced by template actions once the YAML is written:
+ * the labels the chart's ServiceMonitor gives the operator's series (metrics.yaml).
+ */
+const RELEASE_NAMESPACE = '__tinycdn_release_namespace__';
+const METRICS_JOB = '__tinycdn_metrics_service__';
+const HELM_VALUES: Array<[string, string]> = [
+  [RELEASE_NAMESPACE, '{{ .Release.Namespace }}'],
+  [METRICS_JOB, '{{ include "tinycdn.metricsServiceName" . }}'],
+];
+
+/**
+ * The chart's PrometheusRule: the operator-wide alerts of operator/monitoring/alerts.ts, once
+ * per release, over the series the chart's ServiceMonitor scrapes, and gated by the same value.
+ */
+export function renderChartAlerts(): string {
+  let groups = escapeTemplate(
+    indent(
+      stringify([operatorRuleGroup({ namespace: RELEASE_NAMESPACE, job: METRICS_JOB })], { lineWidth: 0 }),
+      4,
+    ),
+  );
+  for (const [standIn, action] of HELM_VALUES) {
+    if (!groups.includes(standIn)) throw new Error(`the operator's alerts do not use ${standIn}`);
+    groups = groups.replaceAll(standIn, action);
+  }
+  return [
+    `{{- /* Generated from operator/monitoring/alerts.ts (OPERATOR_ALERTS) by ${GENERATOR}. Do not edit. */ -}}`,
+    '{{- if .Values.metrics.serviceMonitor.enabled }}',
+    "# The alerts about the operator, once per release (each ImageProxy's PrometheusRule, rendered",
+    "# by the operator, holds only that ImageProxy's alerts), over the series the ServiceMonitor of",
+    '# metrics.yaml scrapes: job is the metrics Service, namespace the release namespace.',
+    `apiVersion: ${MONITORING_API_VERSION}`,
+    'kind: PrometheusRule',
+    'metadata:',
+    '  name: {{ include "tinycdn.operatorName" . }}',
+    '  namespace: {{ .Release.Namespace }}',
+    '  labels:',
+    '    {{- include "tinycdn.labels" . | nindent 4 }}',
+    '    {{- with .Values.metrics.serviceMonitor.labels }}',
+    '    {{- toYaml . | nindent 4 }}',
+    '    {{- end }}',
+    'spec:',
+    '  groups:',
+    groups,
+    '{{- end }}',
+    '',
+  ].join('\n');
+}
+
 /** values.schema.json from values.yaml. */
 export function renderValuesSchema(valuesYaml: string): string {
   return `${JSON.stringify(valuesSchema(valuesYaml), null, 2)}\n`;
@@ -160,6 +213,7 @@ export function generatedFiles(): Array<{ path: string; content: string }> {
     { path: join(ROOT, 'config', 'rbac', 'role.yaml'), content: renderRbacConfig() },
     { path: join(CHART, 'templates', '_rbac-rules.tpl'), content: renderChartRules() },
     { path: join(CHART, 'templates', 'crd-imageproxies.yaml'), content: renderChartCrd() },
+    { path: join(CHART, 'templates', 'alerts.yaml'), content: renderChartAlerts() },
     { path: join(CHART, 'values.schema.json'), content: renderValuesSchema(values) },
     { path: join(CHART, 'README.md'), content: renderReadme(read(join(CHART, 'README.md')), values) },
     { path: join(CHART, 'Chart.yaml'), content: renderChartYaml(read(join(CHART, 'Chart.yaml'))) },

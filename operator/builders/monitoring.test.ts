@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ALERTS } from '../monitoring/alerts.ts';
+import { ALERTS, OPERATOR_ALERTS, operatorRuleGroup } from '../monitoring/alerts.ts';
 import { buildChildren } from './index.ts';
 import { buildPrometheusRule, buildServiceMonitor } from './monitoring.ts';
 import { buildInput, imageProxy, MINIMAL_SPEC, objectOf, withSpec } from './testing.ts';
@@ -54,7 +54,7 @@ describe('ServiceMonitor', () => {
 });
 
 describe('PrometheusRule', () => {
-  it('has one group with every alert of operator/monitoring/alerts.ts', () => {
+  it('has one group with every ImageProxy alert of operator/monitoring/alerts.ts, and no operator alert', () => {
     const groups = rulesOf(monitored());
     assert.equal(groups.length, 1);
     assert.equal(groups[0]?.name, 'tinycdn.web.imgs');
@@ -62,11 +62,12 @@ describe('PrometheusRule', () => {
       groups[0]?.rules.map((r) => r.alert),
       ALERTS.map((a) => a.alert),
     );
+    // The chart's PrometheusRule has those, once per release (charts/tinycdn/templates/alerts.yaml).
+    for (const a of OPERATOR_ALERTS) assert.ok(!groups[0]?.rules.some((r) => r.alert === a.alert), a.alert);
   });
 
-  it('scopes each ImageProxy alert to its namespace and name, in the expression and the labels', () => {
+  it('scopes each alert to its namespace and name, in the expression and the labels', () => {
     for (const r of rulesOf(monitored())[0]?.rules ?? []) {
-      if (r.alert === 'TinycdnOperatorReconcileErrors') continue;
       assert.match(r.expr, /namespace="web",imageproxy="imgs"/, r.alert);
       assert.doesNotMatch(r.expr, /(namespace|imageproxy)=~/, `${r.alert}: exact names, no regex`);
       assert.equal(r.labels?.namespace, 'web', r.alert);
@@ -74,17 +75,56 @@ describe('PrometheusRule', () => {
     }
   });
 
-  it('renders the operator-wide alert identically for every ImageProxy, without its labels (Alertmanager sees one)', () => {
-    const a = rulesOf(monitored())[0]?.rules.find((r) => r.alert === 'TinycdnOperatorReconcileErrors');
-    const b = rulesOf(
-      imageProxy(
-        MINIMAL_SPEC,
-        { name: 'other', namespace: 'shop' },
-        withSpec({ monitoring: { enabled: true } }),
-      ),
-    )[0]?.rules.find((r) => r.alert === 'TinycdnOperatorReconcileErrors');
-    assert.ok(a !== undefined);
-    assert.deepEqual(a, b);
-    assert.deepEqual(a.labels, { severity: 'warning' });
+  it('no alert has the same name and labels in the rules of two ImageProxies (Prometheus would write its series twice)', () => {
+    // Each group writes ALERTS{alertname, labels...}: the same series from two groups collide
+    // ("out of order sample") and the rule's health turns to err. Same namespace, same name in
+    // another namespace, and a third ImageProxy.
+    const ips = [
+      ['web', 'imgs'],
+      ['web', 'other'],
+      ['shop', 'imgs'],
+    ].map(([namespace, name]) =>
+      imageProxy(MINIMAL_SPEC, { name, namespace }, withSpec({ monitoring: { enabled: true } })),
+    );
+    const seen = new Map<string, string>();
+    for (const ip of ips) {
+      for (const group of rulesOf(ip)) {
+        for (const r of group.rules) {
+          const labels = Object.entries(r.labels ?? {}).sort(([a], [b]) => a.localeCompare(b));
+          const key = JSON.stringify([r.alert, labels]);
+          assert.equal(seen.get(key), undefined, `${key} in ${group.name} and ${seen.get(key)}`);
+          seen.set(key, group.name);
+        }
+      }
+    }
+    assert.equal(seen.size, ips.length * ALERTS.length);
+  });
+});
+
+describe("the operator's rule group (the chart's PrometheusRule)", () => {
+  const scope = { namespace: 'tinycdn-system', job: 'tinycdn-operator-metrics' };
+
+  it('has every operator alert, selecting the series of that operator install only', () => {
+    const group = operatorRuleGroup(scope);
+    assert.equal(group.name, 'tinycdn-operator.tinycdn-system.tinycdn-operator-metrics');
+    assert.deepEqual(
+      group.rules.map((r) => r.alert),
+      OPERATOR_ALERTS.map((a) => a.alert),
+    );
+    for (const r of group.rules) {
+      // Every selector of the expression names the operator's namespace and job.
+      const selectors = [...r.expr.matchAll(/tinycdn_operator_\w+\{([^}]*)\}/g)].map((m) => m[1]);
+      assert.ok(selectors.length > 0, r.alert);
+      for (const s of selectors)
+        assert.match(s ?? '', /^namespace="tinycdn-system",job="tinycdn-operator-metrics"/, r.alert);
+      // Aggregations keep them, so two releases raise two alerts, not one written twice.
+      assert.doesNotMatch(r.expr, /sum\(/, r.alert);
+      assert.deepEqual(r.labels, { severity: 'warning' }, r.alert);
+    }
+  });
+
+  it('no operator alert shares a name with an ImageProxy alert', () => {
+    const names = new Set(ALERTS.map((a) => a.alert));
+    for (const a of OPERATOR_ALERTS) assert.ok(!names.has(a.alert), a.alert);
   });
 });

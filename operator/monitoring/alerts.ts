@@ -1,13 +1,19 @@
 /**
- * The alert rules of one ImageProxy, built from queries.ts: each with a severity, a summary, a
- * description and a runbook entry (docs/runbook.md, one section per alert, linked by
- * runbook_url). operator/builders/monitoring.ts puts them in the ImageProxy's PrometheusRule;
+ * tinycdn's alert rules, built from queries.ts: each with a severity, a summary, a description
+ * and a runbook entry (docs/runbook.md, one section per alert, linked by runbook_url).
+ * - ALERTS are about one ImageProxy: operator/builders/monitoring.ts puts them in the
+ *   PrometheusRule the operator renders for each monitored ImageProxy.
+ * - OPERATOR_ALERTS are about the operator: `npm run generate` (operator/generate.ts) writes
+ *   them into the chart's PrometheusRule (charts/tinycdn/templates/alerts.yaml), rendered once
+ *   per release. Were they in every ImageProxy's rule, Prometheus would evaluate the same alert,
+ *   with the same labels, in several groups: each writes the same ALERTS series, and all but one
+ *   of those writes fail ("out of order sample"), turning the rule's health to `err`.
  * test/monitoring/ proves each fires and stays quiet on synthetic series (promtool test rules)
  * and that every expression runs on a real Prometheus.
  */
 
-import type { AlertingRule } from './prometheus-operator.ts';
-import type { Scope, Source } from './queries.ts';
+import type { AlertingRule, RuleGroup } from './prometheus-operator.ts';
+import type { OperatorScope, Scope, Source } from './queries.ts';
 import * as q from './queries.ts';
 
 /** Where the runbook lives; each alert links to its section (GitHub's heading anchors). */
@@ -37,25 +43,35 @@ export const THRESHOLDS = {
 
 export type Severity = 'critical' | 'warning';
 
-export interface AlertDefinition {
+/** What every alert has, whatever it is about. */
+interface AlertBase {
   alert: string;
   severity: Severity;
   /** How long the condition must hold (Prometheus' `for`). */
   for: string;
+  /** What must be scraped for the expression to see anything. */
+  sources: Source[];
+}
+
+/** An alert about one ImageProxy, labelled with its namespace and name. */
+export interface AlertDefinition extends AlertBase {
   /** The quantity the alert watches (what the end-to-end test checks returns data). */
   value: (s: Scope) => string;
   /** The condition: `value` against its threshold. */
   expr: (s: Scope) => string;
-  /** What must be scraped for the expression to see anything. */
-  sources: Source[];
   summary: (ns: string, name: string) => string;
   description: (ns: string, name: string) => string;
-  /**
-   * Alerts about the operator, not this ImageProxy: identical in every ImageProxy's rule and
-   * without the imageproxy/namespace labels, so Alertmanager sees one alert (it deduplicates
-   * alerts with equal labels), whichever ImageProxies have monitoring on.
-   */
-  operatorWide?: boolean;
+}
+
+/**
+ * An alert about one operator install, whichever ImageProxies it serves; its expression keeps
+ * the operator's namespace and job labels, so two releases in one cluster raise two alerts.
+ */
+export interface OperatorAlertDefinition extends AlertBase {
+  value: (o: OperatorScope) => string;
+  expr: (o: OperatorScope) => string;
+  summary: string;
+  description: string;
 }
 
 const pct = (x: number) => `${x * 100}%`;
@@ -156,39 +172,62 @@ export const ALERTS: AlertDefinition[] = [
     description: (ns, name) =>
       `The operator has reported ${ns}/${name} not Ready for 10 minutes. \`kubectl -n ${ns} describe imageproxy ${name}\` shows the Ready and Degraded conditions with their reason (e.g. SigningSecretMissing) and the events.`,
   },
+];
+
+/** The alerts about the operator: in the chart's PrometheusRule, once per release. */
+export const OPERATOR_ALERTS: OperatorAlertDefinition[] = [
   {
     alert: 'TinycdnOperatorReconcileErrors',
     severity: 'warning',
     for: '15m',
-    operatorWide: true,
-    value: () => q.operatorReconcileErrorRatio('10m'),
-    expr: () => `${q.operatorReconcileErrorRatio('10m')} > ${THRESHOLDS.reconcileErrorRatio}`,
+    value: (o) => q.operatorReconcileErrorRatio(o, '10m'),
+    expr: (o) => `${q.operatorReconcileErrorRatio(o, '10m')} > ${THRESHOLDS.reconcileErrorRatio}`,
     sources: ['operator'],
-    summary: () =>
-      `The tinycdn operator fails more than ${pct(THRESHOLDS.reconcileErrorRatio)} of its reconciles`,
-    description: () =>
-      `{{ $value | humanizePercentage }} of the operator's reconciles of the last 10 minutes failed. Its logs name the ImageProxy and the API error (RBAC, admission, a conflict); ImageProxies it cannot reconcile turn not Ready.`,
+    summary: `The tinycdn operator in {{ $labels.namespace }} fails more than ${pct(THRESHOLDS.reconcileErrorRatio)} of its reconciles`,
+    description: `{{ $value | humanizePercentage }} of the operator's reconciles of the last 10 minutes failed. Its logs name the ImageProxy and the API error (RBAC, admission, a conflict); ImageProxies it cannot reconcile turn not Ready.`,
   },
 ];
 
 /** GitHub's anchor of a runbook heading `## AlertName`. */
 export const runbookAnchor = (alert: string) => alert.toLowerCase();
 
-/** The Prometheus rule objects for one ImageProxy. */
+const runbookUrl = (alert: string) => `${RUNBOOK_URL}#${runbookAnchor(alert)}`;
+/** Prometheus' `for`, left out when the alert fires at once. */
+const forOf = (a: AlertBase) => (a.for !== '0m' ? ({ for: a.for } satisfies Partial<AlertingRule>) : {});
+
+/** The Prometheus rule objects for one ImageProxy: ALERTS, labelled with its namespace and name. */
 export function alertRules(namespace: string, imageproxy: string): AlertingRule[] {
   const scope: Scope = { namespace, imageproxy };
   return ALERTS.map(
     (a): AlertingRule => ({
       alert: a.alert,
       expr: a.expr(scope),
-      ...(a.for !== '0m' ? ({ for: a.for } satisfies Partial<AlertingRule>) : {}),
-      labels:
-        a.operatorWide === true ? { severity: a.severity } : { severity: a.severity, namespace, imageproxy },
+      ...forOf(a),
+      labels: { severity: a.severity, namespace, imageproxy },
       annotations: {
         summary: a.summary(namespace, imageproxy),
         description: a.description(namespace, imageproxy),
-        runbook_url: `${RUNBOOK_URL}#${runbookAnchor(a.alert)}`,
+        runbook_url: runbookUrl(a.alert),
       },
     }),
   );
+}
+
+/**
+ * The rule group of one operator install: OPERATOR_ALERTS over its series. The chart's
+ * PrometheusRule is this group, generated with the release's namespace and metrics Service.
+ */
+export function operatorRuleGroup(o: OperatorScope): RuleGroup {
+  return {
+    name: `tinycdn-operator.${o.namespace}.${o.job}`,
+    rules: OPERATOR_ALERTS.map(
+      (a): AlertingRule => ({
+        alert: a.alert,
+        expr: a.expr(o),
+        ...forOf(a),
+        labels: { severity: a.severity },
+        annotations: { summary: a.summary, description: a.description, runbook_url: runbookUrl(a.alert) },
+      }),
+    ),
+  };
 }

@@ -1,7 +1,8 @@
 /**
  * Every PromQL expression tinycdn ships, in one place: the Grafana dashboard (dashboard.ts) and
- * the alert rules (alerts.ts, rendered into each ImageProxy's PrometheusRule by
- * operator/builders/monitoring.ts) are built from these functions, and the end-to-end test
+ * the alert rules (alerts.ts: rendered into each ImageProxy's PrometheusRule by
+ * operator/builders/monitoring.ts, and the operator's into the chart's PrometheusRule) are built
+ * from these functions, and the end-to-end test
  * (test/monitoring/prometheus.test.ts) runs them against a real Prometheus.
  *
  * An expression is a function of a scope (which ImageProxies: exact names in a PrometheusRule,
@@ -215,8 +216,24 @@ export const deploymentAvailableReplicas = (s: Scope) =>
 
 export const operatorReconcileRateByResult = (w: string) =>
   `sum by (result) (rate(tinycdn_operator_reconcile_total[${w}]))`;
-export const operatorReconcileErrorRatio = (w: string) =>
-  `sum(rate(tinycdn_operator_reconcile_total{result="error"}[${w}])) / (sum(rate(tinycdn_operator_reconcile_total[${w}])) > 0)`;
+
+/**
+ * One operator install, as the chart's ServiceMonitor (charts/tinycdn/templates/metrics.yaml)
+ * has it scraped: prometheus-operator labels its series with the pod's namespace (the release
+ * namespace) and job = the name of the metrics Service it selects.
+ */
+export interface OperatorScope {
+  namespace: string;
+  job: string;
+}
+
+const OPERATOR_BY = 'namespace, job';
+const operatorSelector = (o: OperatorScope, ...extra: string[]) =>
+  `{${[`namespace=${quote(o.namespace)}`, `job=${quote(o.job)}`, ...extra].join(',')}}`;
+
+/** Share of one operator's reconciles that failed, labelled with its namespace and job. */
+export const operatorReconcileErrorRatio = (o: OperatorScope, w: string) =>
+  `sum by (${OPERATOR_BY}) (rate(tinycdn_operator_reconcile_total${operatorSelector(o, 'result="error"')}[${w}])) / (sum by (${OPERATOR_BY}) (rate(tinycdn_operator_reconcile_total${operatorSelector(o)}[${w}])) > 0)`;
 export const operatorReconcileDurationQuantile = (w: string, q: number) =>
   `histogram_quantile(${q}, sum by (le) (rate(tinycdn_operator_reconcile_duration_seconds_bucket[${w}])))`;
 export const operatorWorkqueueDepth = () => 'max(tinycdn_operator_workqueue_depth)';

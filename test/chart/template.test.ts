@@ -243,7 +243,7 @@ describe('helm lint and template', () => {
       },
     },
     {
-      name: 'metrics.serviceMonitor.enabled adds a ServiceMonitor that selects the metrics Service',
+      name: "metrics.serviceMonitor.enabled adds a ServiceMonitor that selects the metrics Service, and the operator's PrometheusRule",
       set: [
         'metrics.serviceMonitor.enabled=true',
         'metrics.serviceMonitor.interval=15s',
@@ -264,6 +264,11 @@ describe('helm lint and template', () => {
           { port: 'metrics', path: '/metrics', interval: '15s', honorLabels: true },
         ]);
         assert.equal(svc.spec.ports[0].name, 'metrics');
+        // The operator-wide alerts, with the same labels (test/monitoring/cluster/chart.test.ts
+        // checks their content under promtool); the default test above shows both are off by default.
+        const rule = one(m, 'PrometheusRule');
+        assert.equal(rule.metadata.namespace, 'tinycdn-system');
+        assert.deepEqual(rule.metadata.labels, sm.metadata.labels);
       },
     },
   ];

@@ -10,9 +10,10 @@
 // - kube-state-metrics (test/e2e/addons.sh, honorLabels as kube-prometheus has it);
 // - the kubelet's cAdvisor, https://NODE:10250/metrics/cadvisor with a client certificate that RBAC
 //   allows nodes/metrics, honorLabels;
-// and loads the PrometheusRule the operator rendered. Stand-ins for prometheus-operator's two CRDs
-// (schemaless) make the operator render its ServiceMonitor and PrometheusRule; no prometheus-operator
-// runs: the scrape config below is what it would generate from them.
+// and loads the PrometheusRule the operator rendered and the chart's (the operator-wide alerts).
+// Stand-ins for prometheus-operator's two CRDs (schemaless) make the operator render its ServiceMonitor
+// and PrometheusRule; no prometheus-operator runs: the scrape config below is what it would generate
+// from them.
 //
 // After some traffic (hits, misses, 404s) every query of the generated dashboard JSON runs; each
 // panel's queries are listed with data or without it and why, and every query whose source is
@@ -23,9 +24,9 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parseAllDocuments, stringify } from 'yaml';
-import { ALERTS } from '../../operator/monitoring/alerts.ts';
+import { ALERTS, OPERATOR_ALERTS } from '../../operator/monitoring/alerts.ts';
 import { dashboardTargets } from '../../operator/monitoring/dashboard.ts';
-import type { Source } from '../../operator/monitoring/queries.ts';
+import type { OperatorScope, Source } from '../../operator/monitoring/queries.ts';
 import { helm, kubectl } from '../cluster/cluster.ts';
 import { installMonitoringStandIns, MONITORING_STAND_IN_SELECTOR } from '../helpers/monitoring-crds.ts';
 import { eventually } from '../operator/helpers.ts';
@@ -206,6 +207,8 @@ describe('dashboard and alerts on a real node, with kube-state-metrics and cAdvi
   let cadvisorBlind: string | undefined;
   /** The evaluation time of the queries: just after the traffic, with scrapes after it. */
   let at = 0;
+  /** The operator's series as the chart's ServiceMonitor labels them (the chart's alerts select them). */
+  let operatorScope: OperatorScope;
 
   async function query(expr: string, time?: number): Promise<PromResult[]> {
     const params = new URLSearchParams({
@@ -238,7 +241,8 @@ describe('dashboard and alerts on a real node, with kube-state-metrics and cAdvi
     await freshNamespace(c, NS);
     base = await deployImageProxy(c, [imageProxy(origin)], NAME, NS);
 
-    // What the operator rendered (it saw the CRDs), and the chart's ServiceMonitor for the operator.
+    // What the operator rendered (it saw the CRDs), and the chart's ServiceMonitor and PrometheusRule
+    // for the operator.
     const [sm, rule] = await eventually(
       'the operator renders a ServiceMonitor and a PrometheusRule',
       async () => {
@@ -257,11 +261,19 @@ describe('dashboard and alerts on a real node, with kube-state-metrics and cAdvi
       'metrics.serviceMonitor.enabled=true',
       '--show-only',
       'templates/metrics.yaml',
+      '--show-only',
+      'templates/alerts.yaml',
     ]);
-    const operatorSm = parseAllDocuments(chart.stdout)
-      .map((d) => d.toJS() as Obj | null)
-      .find((d) => d?.kind === 'ServiceMonitor');
-    assert.ok(operatorSm, "the chart's operator ServiceMonitor");
+    const chartDocs = parseAllDocuments(chart.stdout).map((d) => d.toJS() as Obj | null);
+    const operatorSm = chartDocs.find((d) => d?.kind === 'ServiceMonitor');
+    const operatorService = chartDocs.find((d) => d?.kind === 'Service');
+    const chartRule = chartDocs.find((d) => d?.kind === 'PrometheusRule');
+    assert.ok(
+      operatorSm && operatorService && chartRule,
+      "the chart's operator ServiceMonitor, Service and PrometheusRule",
+    );
+    // prometheus-operator's job label is the name of the Service the ServiceMonitor selects.
+    operatorScope = { namespace: OPERATOR_NAMESPACE, job: operatorService.metadata.name };
 
     const kubeletLog = await readFile(join(c.dir, 'node', 'logs', 'kubelet.log'), 'utf8').catch(() => '');
     const failed = /Registration of the containerd container factory failed: ([^\n]*)/.exec(kubeletLog);
@@ -270,7 +282,10 @@ describe('dashboard and alerts on a real node, with kube-state-metrics and cAdvi
     }
 
     const dir = join(c.dir, 'addons', 'prometheus');
-    await writeFile(join(dir, 'rules.yaml'), stringify({ groups: rule.spec.groups }, { lineWidth: 0 }));
+    await writeFile(
+      join(dir, 'rules.yaml'),
+      stringify({ groups: [...rule.spec.groups, ...chartRule.spec.groups] }, { lineWidth: 0 }),
+    );
     // Discovery, as Prometheus' identity, in each ServiceMonitor's namespaces (a file per ServiceMonitor,
     // as kubernetes_sd is configured per job); the pods do not change during the test (one pod, HPA at 1).
     const sdFiles: string[] = [];
@@ -475,14 +490,18 @@ describe('dashboard and alerts on a real node, with kube-state-metrics and cAdvi
         TinycdnOperatorReconcileErrors: 'no reconcile failed',
       };
       const lines: string[] = [];
-      for (const a of ALERTS) {
-        await query(a.expr(scope), at);
-        const v = await query(a.value(scope), at);
+      const alerts = [
+        ...ALERTS.map((a) => ({ ...a, expr: a.expr(scope), value: a.value(scope) })),
+        ...OPERATOR_ALERTS.map((a) => ({ ...a, expr: a.expr(operatorScope), value: a.value(operatorScope) })),
+      ];
+      for (const a of alerts) {
+        await query(a.expr, at);
+        const v = await query(a.value, at);
         lines.push(
           `${a.alert}: ${v.length > 0 ? v.map((s) => Number(s.value[1]).toPrecision(3)).join(', ') : `no data (${noData[a.alert] ?? 'unexpected'})`}`,
         );
         if (noData[a.alert] === undefined) {
-          assert.ok(v.length > 0, `${a.alert} (${a.sources.join(', ')}): ${a.value(scope)} returned nothing`);
+          assert.ok(v.length > 0, `${a.alert} (${a.sources.join(', ')}): ${a.value} returned nothing`);
         }
       }
       console.log(`# alert values:\n# ${lines.join('\n# ')}`);
@@ -499,12 +518,13 @@ describe('dashboard and alerts on a real node, with kube-state-metrics and cAdvi
         ImageProxyQueueSaturated: 'inactive',
         ImageProxyPodRestarting: 'inactive',
         ImageProxyNotReady: 'inactive',
-        // Operator-wide: every ImageProxy's reconciles count, other e2e files' in a shared cluster too
-        // (an ImageProxy applied with its Secret fails until the Secret is seen). Checked below
-        // against its own expression instead.
+        // The chart's, about the operator: every ImageProxy's reconciles count, other e2e files' in a
+        // shared cluster too (an ImageProxy applied with its Secret fails until the Secret is seen).
+        // Checked below against its own expression instead.
         TinycdnOperatorReconcileErrors: undefined,
       };
-      assert.deepEqual(Object.keys(want).sort(), ALERTS.map((a) => a.alert).sort());
+      const names = [...ALERTS, ...OPERATOR_ALERTS].map((a) => a.alert);
+      assert.deepEqual(Object.keys(want).sort(), [...names].sort());
       const rules = await eventually('every rule evaluated after the traffic', async () => {
         const r = (await (await fetch(`${prometheus}/api/v1/rules`)).json()) as {
           data: {
@@ -524,19 +544,19 @@ describe('dashboard and alerts on a real node, with kube-state-metrics and cAdvi
           ? all
           : undefined;
       });
-      assert.deepEqual(
-        rules.map((x) => x.name),
-        ALERTS.map((a) => a.alert),
-      );
+      // The ImageProxy's group and the chart's (Prometheus lists groups by name): each alert once.
+      assert.deepEqual(rules.map((x) => x.name).sort(), [...names].sort());
       for (const x of rules) {
         assert.equal(x.health, 'ok', `${x.name}: ${x.lastError}`);
         if (want[x.name] !== undefined) assert.equal(x.state, want[x.name], `${x.name} is ${x.state}`);
       }
       const operatorRule = rules.find((x) => x.name === 'TinycdnOperatorReconcileErrors');
-      const operatorAlert = ALERTS.find((a) => a.alert === 'TinycdnOperatorReconcileErrors');
+      const operatorAlert = OPERATOR_ALERTS.find((a) => a.alert === 'TinycdnOperatorReconcileErrors');
       assert.ok(operatorRule && operatorAlert);
-      const scope = { namespace: NS, imageproxy: NAME };
-      const tripped = await query(operatorAlert.expr(scope), Date.parse(operatorRule.lastEvaluation) / 1000);
+      const tripped = await query(
+        operatorAlert.expr(operatorScope),
+        Date.parse(operatorRule.lastEvaluation) / 1000,
+      );
       console.log(
         `# operator reconcile error ratio (10m) at the last evaluation: ${tripped.map((r) => r.value[1]).join(', ') || 'under the threshold'}`,
       );

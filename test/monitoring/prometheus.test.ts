@@ -7,7 +7,9 @@
  * runs in the same namespace and scrapes both endpoints of the rendered ServiceMonitor every
  * second, with a scrape config that reproduces prometheus-operator's target labels (namespace,
  * service, pod, container, endpoint, job) and then applies the ServiceMonitor's own relabelings
- * (imageproxy from the pod label); it loads the rendered PrometheusRule's groups.
+ * (imageproxy from the pod label); it loads the rendered PrometheusRule's groups (the ImageProxy's
+ * alerts; the operator's are in the chart's PrometheusRule, evaluated on the real operator's
+ * series by test/monitoring/cluster/operator.test.ts).
  *
  * The test sends known traffic through nginx (misses, hits, 404, 422, 403, 429 from a full
  * queue, 502 from a failing origin), counts what it got back (status, X-Cache-Status), and then
@@ -30,7 +32,7 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { stringify } from 'yaml';
 import type { RELABELINGS } from '../../operator/builders/monitoring.ts';
-import { ALERTS } from '../../operator/monitoring/alerts.ts';
+import { ALERTS, OPERATOR_ALERTS } from '../../operator/monitoring/alerts.ts';
 import { dashboardTargets } from '../../operator/monitoring/dashboard.ts';
 import type { Source } from '../../operator/monitoring/queries.ts';
 import * as q from '../../operator/monitoring/queries.ts';
@@ -41,6 +43,8 @@ import { type KubeDoc, type Pod, type Reply, render, startPod } from '../pod/run
 const NS = 'web';
 const NAME = 'imgs';
 const SCOPE = { namespace: NS, imageproxy: NAME };
+/** The operator of a release `tinycdn` in tinycdn-system, as the chart's ServiceMonitor scrapes it. */
+const OPERATOR_SCOPE = { namespace: 'tinycdn-system', job: 'tinycdn-operator-metrics' };
 /** The pod's name, as a ReplicaSet would make it. */
 const POD_NAME = `${NAME}-6b8f9d7c4-q2w3e`;
 const HTTP = 8080;
@@ -386,9 +390,19 @@ describe('dashboard and alerts on a real Prometheus scraping the real pod', { ti
           assert.ok(value.length > 0, `${a.alert}: ${a.value(SCOPE)} returned nothing`);
         }
       }
+      // The operator's alerts (the chart's PrometheusRule) run too; no operator feeds them here
+      // (test/monitoring/cluster/operator.test.ts evaluates them on the real operator's series).
+      for (const a of OPERATOR_ALERTS) {
+        assert.ok(
+          a.sources.some((s) => NO_DATA_HERE.includes(s)),
+          a.alert,
+        );
+        assert.deepEqual(await query(a.expr(OPERATOR_SCOPE), at), [], a.alert);
+        assert.deepEqual(await query(a.value(OPERATOR_SCOPE), at), [], a.alert);
+      }
     });
 
-    it('Prometheus loaded every rule and evaluates each without error; the traffic trips exactly the 5xx and 429 alerts', async () => {
+    it("Prometheus loaded every rule of the ImageProxy's PrometheusRule and evaluates each without error; the traffic trips exactly the 5xx and 429 alerts", async () => {
       // 502s are 8 of ~130 requests (over 5%) and 429s ~6 (over 1%): those two alerts are pending
       // (their `for` has not elapsed). ImageProxyDown stays inactive only if the scraped series
       // carry the labels the rules select. The latency one depends on this machine's speed.
@@ -402,7 +416,6 @@ describe('dashboard and alerts on a real Prometheus scraping the real pod', { ti
         ImageProxyQueueSaturated: 'inactive',
         ImageProxyPodRestarting: 'inactive',
         ImageProxyNotReady: 'inactive',
-        TinycdnOperatorReconcileErrors: 'inactive',
       };
       const r = await pod.request(PROMETHEUS_PORT, '/api/v1/rules');
       const body = JSON.parse(r.body.toString()) as {

@@ -1,7 +1,9 @@
 /**
  * Helpers for the monitoring tests: Debian's promtool, the rendered PrometheusRule's groups as a
- * rules file, and synthetic series in promtool's notation.
+ * rules file, synthetic series in promtool's notation, and one alert's case under
+ * `promtool test rules`.
  */
+import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -55,4 +57,55 @@ export function series(name: string, labels: Record<string, string>): string {
   return `${name}{${Object.entries(labels)
     .map(([k, v]) => `${k}="${v}"`)
     .join(',')}}`;
+}
+
+export type Series = { series: string; values: string };
+
+/** Synthetic series, and which alerts they should raise at `evalTime`. */
+export interface AlertCase {
+  name: string;
+  evalTime: string;
+  series: Series[];
+  /** Labels of each expected alert, beyond alertname and the rule's labels. */
+  fires: Array<Record<string, string>>;
+}
+
+export interface RuleGroupLike {
+  name: string;
+  rules: Array<{ alert: string; annotations?: Record<string, string> }>;
+}
+
+/**
+ * Runs `promtool test rules` on one case of `alert` against `groups` (annotations aside: `promtool
+ * check rules` checks their templates); `ruleLabels` are the labels the rule itself adds.
+ */
+export function testAlert(
+  groups: readonly RuleGroupLike[],
+  alert: string,
+  c: AlertCase,
+  ruleLabels: Record<string, string>,
+): void {
+  const dir = tempDir('promtool');
+  const bare = groups.map((g) => ({ ...g, rules: g.rules.map(({ annotations: _, ...r }) => r) }));
+  writeYaml(join(dir, 'rules.yaml'), { groups: bare });
+  writeYaml(join(dir, 'test.yaml'), {
+    rule_files: ['rules.yaml'],
+    evaluation_interval: '1m',
+    tests: [
+      {
+        name: `${alert}: ${c.name}`,
+        interval: '1m',
+        input_series: c.series,
+        alert_rule_test: [
+          {
+            eval_time: c.evalTime,
+            alertname: alert,
+            exp_alerts: c.fires.map((labels) => ({ exp_labels: { ...ruleLabels, ...labels } })),
+          },
+        ],
+      },
+    ],
+  });
+  const r = promtool(['test', 'rules', 'test.yaml'], dir);
+  assert.equal(r.status, 0, r.output);
 }

@@ -2,7 +2,8 @@
  * The alert rules under Debian's promtool: the rendered PrometheusRule's groups and every
  * dashboard expression parse (`promtool check rules`), and each alert fires on synthetic
  * series that should trip it and stays quiet on series that should not (`promtool test rules`),
- * for this ImageProxy only. Every alert has a runbook section.
+ * for this ImageProxy only. Every alert has a runbook section. The operator's alerts are in the
+ * chart's PrometheusRule: test/monitoring/cluster/chart.test.ts runs them, rendered by helm.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -10,9 +11,19 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { buildPrometheusRule } from '../../operator/builders/monitoring.ts';
 import { imageProxy, withSpec } from '../../operator/builders/testing.ts';
-import { ALERTS, RUNBOOK_URL, runbookAnchor } from '../../operator/monitoring/alerts.ts';
+import { ALERTS, operatorRuleGroup, RUNBOOK_URL, runbookAnchor } from '../../operator/monitoring/alerts.ts';
 import { dashboardTargets } from '../../operator/monitoring/dashboard.ts';
-import { counter, gauge, promtool, series, tempDir, writeYaml } from './promtool.ts';
+import {
+  type AlertCase,
+  counter,
+  gauge,
+  promtool,
+  type Series,
+  series,
+  tempDir,
+  testAlert,
+  writeYaml,
+} from './promtool.ts';
 
 const REPO = join(import.meta.dirname, '..', '..');
 const NS = 'web';
@@ -42,8 +53,6 @@ const svc = (extra: Record<string, string> = {}, imageproxy = NAME, pod = POD) =
   target('tinycdn', extra, imageproxy, pod);
 const exporter = (imageproxy = NAME, pod = POD) => target('nginx-exporter', {}, imageproxy, pod);
 
-type Series = { series: string; values: string };
-
 /**
  * The series of a pod with the cache and the exporter, one sample a minute for `minutes`: nginx
  * counts `images` image requests a minute plus the exporter's one stub_status read and the 12
@@ -71,21 +80,12 @@ function cachePod(
   ];
 }
 
-interface Case {
-  name: string;
-  evalTime: string;
-  series: Series[];
-  /** Labels of each expected alert, beyond alertname and the rule's labels. */
-  fires: Array<Record<string, string>>;
-}
-
 /** Labels every alert of this ImageProxy carries from its rule. */
-const ruleLabels = (alert: string): Record<string, string> => {
-  const def = ALERTS.find((a) => a.alert === alert)!;
-  return def.operatorWide === true
-    ? { severity: def.severity }
-    : { severity: def.severity, namespace: NS, imageproxy: NAME };
-};
+const ruleLabels = (alert: string): Record<string, string> => ({
+  severity: ALERTS.find((a) => a.alert === alert)!.severity,
+  namespace: NS,
+  imageproxy: NAME,
+});
 
 const histogram = (perMinute: Record<string, number>, minutes: number): Series[] =>
   Object.entries(perMinute).map(([le, n]) => ({
@@ -93,7 +93,7 @@ const histogram = (perMinute: Record<string, number>, minutes: number): Series[]
     values: counter([n, minutes]),
   }));
 
-const CASES: Record<string, { fires: Case; quiet: Case[] }> = {
+const CASES: Record<string, { fires: AlertCase; quiet: AlertCase[] }> = {
   ImageProxyDown: {
     fires: {
       name: 'the tinycdn container has been down for 10 minutes',
@@ -321,70 +321,10 @@ const CASES: Record<string, { fires: Case; quiet: Case[] }> = {
       },
     ],
   },
-  TinycdnOperatorReconcileErrors: {
-    fires: {
-      name: 'a third of the reconciles fail',
-      evalTime: '30m',
-      series: [
-        {
-          series: series('tinycdn_operator_reconcile_total', { result: 'success', job: 'tinycdn' }),
-          values: counter([60, 40]),
-        },
-        {
-          series: series('tinycdn_operator_reconcile_total', { result: 'error', job: 'tinycdn' }),
-          values: counter([30, 40]),
-        },
-      ],
-      fires: [{}],
-    },
-    quiet: [
-      {
-        name: 'one reconcile in 60 fails',
-        evalTime: '30m',
-        series: [
-          {
-            series: series('tinycdn_operator_reconcile_total', { result: 'success', job: 'tinycdn' }),
-            values: counter([60, 40]),
-          },
-          {
-            series: series('tinycdn_operator_reconcile_total', { result: 'error', job: 'tinycdn' }),
-            values: counter([1, 40]),
-          },
-        ],
-        fires: [],
-      },
-    ],
-  },
 };
 
-/** Runs `promtool test rules` on one case against the rendered rules (annotations aside). */
-function runCase(alert: string, c: Case): void {
-  const dir = tempDir('promtool');
-  // Annotations are checked by `promtool check rules` (templates parse); here only when and
-  // with which labels each alert fires.
-  const bare = groups.map((g) => ({ ...g, rules: g.rules.map(({ annotations: _, ...r }) => r) }));
-  writeYaml(join(dir, 'rules.yaml'), { groups: bare });
-  writeYaml(join(dir, 'test.yaml'), {
-    rule_files: ['rules.yaml'],
-    evaluation_interval: '1m',
-    tests: [
-      {
-        name: `${alert}: ${c.name}`,
-        interval: '1m',
-        input_series: c.series,
-        alert_rule_test: [
-          {
-            eval_time: c.evalTime,
-            alertname: alert,
-            exp_alerts: c.fires.map((labels) => ({ exp_labels: { ...ruleLabels(alert), ...labels } })),
-          },
-        ],
-      },
-    ],
-  });
-  const r = promtool(['test', 'rules', 'test.yaml'], dir);
-  assert.equal(r.status, 0, r.output);
-}
+/** Runs `promtool test rules` on one case against the rendered rules. */
+const runCase = (alert: string, c: AlertCase) => testAlert(groups, alert, c, ruleLabels(alert));
 
 describe('alert rules (promtool)', () => {
   it('the rendered PrometheusRule passes promtool check rules (expressions and annotation templates)', () => {
@@ -431,11 +371,16 @@ describe('alert rules (promtool)', () => {
     const headings = new Set([...runbook.matchAll(/^## (\S+)$/gm)].map((m) => runbookAnchor(m[1]!)));
     const rules = groups.flatMap((g) => g.rules);
     assert.equal(rules.length, ALERTS.length);
-    for (const r of rules) {
-      assert.ok(['critical', 'warning'].includes(r.labels.severity ?? ''), r.alert);
-      assert.ok((r.annotations.summary ?? '').length > 10, r.alert);
-      assert.ok((r.annotations.description ?? '').length > 30, r.alert);
-      assert.equal(r.annotations.runbook_url, `${RUNBOOK_URL}#${runbookAnchor(r.alert)}`);
+    // And the chart's rule has the operator's (test/monitoring/cluster/chart.test.ts checks it is these).
+    const operatorRules = operatorRuleGroup({
+      namespace: 'tinycdn-system',
+      job: 'tinycdn-operator-metrics',
+    }).rules;
+    for (const r of [...rules, ...operatorRules]) {
+      assert.ok(['critical', 'warning'].includes(r.labels?.severity ?? ''), r.alert);
+      assert.ok((r.annotations?.summary ?? '').length > 10, r.alert);
+      assert.ok((r.annotations?.description ?? '').length > 30, r.alert);
+      assert.equal(r.annotations?.runbook_url, `${RUNBOOK_URL}#${runbookAnchor(r.alert)}`);
       assert.ok(headings.has(runbookAnchor(r.alert)), `docs/runbook.md has no "## ${r.alert}" section`);
     }
   });

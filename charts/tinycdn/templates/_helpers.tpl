@@ -12,6 +12,14 @@
 {{- printf "%s-operator" (include "tinycdn.fullname" .) -}}
 {{- end -}}
 
+{{/*
+The Service in front of the operator's /metrics. prometheus-operator names the scrape's job after
+it, and the operator's alerts (alerts.yaml) select that job.
+*/}}
+{{- define "tinycdn.metricsServiceName" -}}
+{{- printf "%s-metrics" (include "tinycdn.operatorName" .) -}}
+{{- end -}}
+
 {{/* The operator's ServiceAccount. */}}
 {{- define "tinycdn.serviceAccountName" -}}
 {{- default (include "tinycdn.operatorName" .) .Values.serviceAccount.name -}}

@@ -4,11 +4,13 @@
  * run), scraped every second by Debian's Prometheus as the chart's ServiceMonitor has it
  * scraped (target labels of the operator's pod, honorLabels so that
  * tinycdn_operator_imageproxy_ready keeps the ImageProxy's namespace), with the rendered
- * PrometheusRules of two ImageProxies loaded:
+ * PrometheusRules of two ImageProxies and the chart's PrometheusRule (the operator-wide alerts,
+ * rendered by helm) loaded:
  * - `imgs` wants no pods (replicas 0), so it is Ready without a kubelet;
  * - `blocked` names a signing Secret that does not exist: every reconcile fails.
  * Every operator query of the dashboard and every operator alert's value returns data;
- * ImageProxyNotReady is pending for `blocked` only, and the reconcile-failure alert is pending.
+ * ImageProxyNotReady is pending for `blocked` only, and the reconcile-failure alert is pending in
+ * the chart's group, as one series, and in no ImageProxy's group; every rule is healthy.
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -19,8 +21,10 @@ import { after, before, describe, it } from 'node:test';
 import { stringify } from 'yaml';
 import { buildPrometheusRule } from '../../../operator/builders/monitoring.ts';
 import { imageProxy as defaulted } from '../../../operator/builders/testing.ts';
-import { ALERTS } from '../../../operator/monitoring/alerts.ts';
+import { ALERTS, OPERATOR_ALERTS } from '../../../operator/monitoring/alerts.ts';
 import { dashboardTargets } from '../../../operator/monitoring/dashboard.ts';
+import type { OperatorScope } from '../../../operator/monitoring/queries.ts';
+import { localHelm, one } from '../../chart/helm.ts';
 import { stopCluster, type TestCluster } from '../../cluster/cluster.ts';
 import { freePort } from '../../helpers/ports.ts';
 import {
@@ -35,6 +39,9 @@ import {
 
 const NS = 'web';
 const OPERATOR_NS = 'tinycdn-system';
+const IMAGEPROXIES = ['imgs', 'blocked'];
+/** The group of an ImageProxy's PrometheusRule (operator/builders/monitoring.ts). */
+const imageProxyGroup = (name: string) => `tinycdn.${NS}.${name}`;
 
 interface PromResult {
   metric: Record<string, string>;
@@ -49,6 +56,10 @@ describe('operator metrics on a real Prometheus (real control plane, no kubelet)
   let prometheus: ChildProcess | undefined;
   let dir: string;
   let port: number;
+  /** The operator's series as the chart's ServiceMonitor labels them (namespace, job). */
+  let operatorScope: OperatorScope;
+  /** The group of the chart's PrometheusRule. */
+  let chartGroup: string;
 
   /** An instant query, now or at `time` (RFC 3339, as the rules API reports evaluations). */
   async function query(expr: string, time?: string): Promise<PromResult[]> {
@@ -76,11 +87,24 @@ describe('operator metrics on a real Prometheus (real control plane, no kubelet)
 
     dir = mkdtempSync(join(tmpdir(), 'tinycdn-prometheus-operator-'));
     mkdirSync(join(dir, 'data'));
-    const groups = ['imgs', 'blocked'].flatMap(
-      (name) =>
-        (buildPrometheusRule(defaulted(undefined, { name, namespace: NS })).spec as { groups: unknown[] })
-          .groups,
-    );
+    // The chart as `helm install tinycdn charts/tinycdn -n tinycdn-system` with the ServiceMonitor
+    // on: its metrics Service (whose name prometheus-operator makes the job) and its PrometheusRule.
+    const helm = await localHelm();
+    const chart = await helm
+      .template(['--set', 'metrics.serviceMonitor.enabled=true'])
+      .finally(() => helm.close());
+    const metricsService = one(chart, 'Service').metadata.name;
+    const chartRule = one(chart, 'PrometheusRule');
+    operatorScope = { namespace: OPERATOR_NS, job: metricsService };
+    const groups = [
+      ...IMAGEPROXIES.flatMap(
+        (name) =>
+          (buildPrometheusRule(defaulted(undefined, { name, namespace: NS })).spec as { groups: unknown[] })
+            .groups,
+      ),
+      ...(chartRule.spec.groups as Array<{ name: string }>),
+    ];
+    chartGroup = (chartRule.spec.groups as Array<{ name: string }>)[0]!.name;
     writeFileSync(join(dir, 'rules.yaml'), stringify({ groups }, { lineWidth: 0 }));
     writeFileSync(
       join(dir, 'prometheus.yml'),
@@ -98,11 +122,11 @@ describe('operator metrics on a real Prometheus (real control plane, no kubelet)
                 targets: [metrics.host],
                 labels: {
                   namespace: OPERATOR_NS,
-                  service: 'tinycdn-operator-metrics',
+                  service: metricsService,
                   pod: 'tinycdn-operator-5f7d8b9c6-abcde',
                   container: 'operator',
                   endpoint: 'metrics',
-                  job: 'tinycdn-operator-metrics',
+                  job: metricsService,
                 },
               },
             ],
@@ -170,14 +194,18 @@ describe('operator metrics on a real Prometheus (real control plane, no kubelet)
 
   it("every operator alert's value returns data", async () => {
     for (const a of ALERTS.filter((x) => x.sources.includes('operator'))) {
-      for (const name of ['imgs', 'blocked']) {
+      for (const name of IMAGEPROXIES) {
         const r = await query(a.value({ namespace: NS, imageproxy: name }));
         assert.ok(r.length > 0, `${a.alert} (${name}): ${a.value({ namespace: NS, imageproxy: name })}`);
       }
     }
+    for (const a of OPERATOR_ALERTS) {
+      const r = await query(a.value(operatorScope));
+      assert.ok(r.length > 0, `${a.alert}: ${a.value(operatorScope)}`);
+    }
   });
 
-  it('ImageProxyNotReady is pending for the blocked ImageProxy only; the reconcile-failure alert is pending', async () => {
+  it("ImageProxyNotReady is pending for the blocked ImageProxy only; the reconcile-failure alert is pending in the chart's group only", async () => {
     interface Rule {
       name: string;
       health: string;
@@ -188,41 +216,51 @@ describe('operator metrics on a real Prometheus (real control plane, no kubelet)
     const rules = async () => {
       const res = await fetch(`http://127.0.0.1:${port}/api/v1/rules`);
       const body = (await res.json()) as { data: { groups: Array<{ name: string; rules: Rule[] }> } };
-      return (group: string, alert: string): Rule | undefined =>
-        body.data.groups
-          .find((g) => g.name === `tinycdn.${NS}.${group}`)
-          ?.rules.find((r) => r.name === alert);
+      const groups = body.data.groups;
+      const state = (group: string, alert: string): Rule | undefined =>
+        groups.find((g) => g.name === group)?.rules.find((r) => r.name === alert);
+      return { groups, state };
     };
-    const errorRatio = ALERTS.find((a) => a.alert === 'TinycdnOperatorReconcileErrors')!.value({
-      namespace: NS,
-      imageproxy: 'imgs',
-    });
+    const operatorAlert = OPERATOR_ALERTS.find((a) => a.alert === 'TinycdnOperatorReconcileErrors');
+    assert.ok(operatorAlert !== undefined);
+    const errorRatio = operatorAlert.value(operatorScope);
     // Every reconcile of `blocked` fails (the setup waited for that), so the ratio is far above
     // 10%; a rule's state is its last evaluation, which may predate the second sample a rate
     // needs, so wait for the evaluations (one per group, each on its own schedule) to catch up.
     const seen = await eventually(
-      'TinycdnOperatorReconcileErrors pending in both groups',
+      "TinycdnOperatorReconcileErrors pending in the chart's group, ImageProxyNotReady in blocked's",
       async () => {
-        const state = await rules();
-        const a = state('imgs', 'TinycdnOperatorReconcileErrors');
-        const b = state('blocked', 'TinycdnOperatorReconcileErrors');
-        return a?.state === 'pending' && b?.state === 'pending' ? { state, a } : undefined;
+        const r = await rules();
+        const a = r.state(chartGroup, 'TinycdnOperatorReconcileErrors');
+        const notReady = r.state(imageProxyGroup('blocked'), 'ImageProxyNotReady');
+        return a?.state === 'pending' && notReady?.state === 'pending' ? { ...r, a } : undefined;
       },
       60_000,
     );
-    const { state } = seen;
-    for (const group of ['imgs', 'blocked'])
-      for (const alert of ALERTS.map((x) => x.alert)) {
-        const r = state(group, alert);
-        if (r !== undefined) assert.equal(r.health, 'ok', `${group} ${alert}: ${r.lastError}`);
-      }
+    const { groups, state } = seen;
+    assert.deepEqual(
+      groups.map((g) => g.name).sort(),
+      [chartGroup, ...IMAGEPROXIES.map(imageProxyGroup)].sort(),
+    );
+    // One rule per group writes each alert: no alert of the chart's rule is in an ImageProxy's.
+    for (const name of IMAGEPROXIES)
+      for (const a of OPERATOR_ALERTS)
+        assert.equal(state(imageProxyGroup(name), a.alert), undefined, `${a.alert} in ${name}'s group`);
+    // Every rule healthy: a series written by two groups would fail one of them ("out of order sample").
+    for (const g of groups)
+      for (const r of g.rules) assert.equal(r.health, 'ok', `${g.name} ${r.name}: ${r.lastError}`);
+    const pending = await query('ALERTS{alertname="TinycdnOperatorReconcileErrors"}');
+    assert.deepEqual(
+      pending.map((r) => [r.metric.alertstate, r.metric.namespace, r.metric.job, r.metric.severity]),
+      [['pending', OPERATOR_NS, operatorScope.job, operatorAlert.severity]],
+    );
     // The value the rule saw, at the instant it saw it.
     const ratio = Number((await query(errorRatio, seen.a.lastEvaluation))[0]?.value[1]);
     process.stdout.write(
-      `# operator: reconcile error ratio ${ratio}; NotReady blocked=${state('blocked', 'ImageProxyNotReady')?.state} imgs=${state('imgs', 'ImageProxyNotReady')?.state}\n`,
+      `# operator: reconcile error ratio ${ratio}; NotReady blocked=${state(imageProxyGroup('blocked'), 'ImageProxyNotReady')?.state} imgs=${state(imageProxyGroup('imgs'), 'ImageProxyNotReady')?.state}\n`,
     );
     assert.ok(ratio > 0.1, `error ratio at the evaluation: ${ratio}`);
-    assert.equal(state('blocked', 'ImageProxyNotReady')?.state, 'pending');
-    assert.equal(state('imgs', 'ImageProxyNotReady')?.state, 'inactive');
+    assert.equal(state(imageProxyGroup('blocked'), 'ImageProxyNotReady')?.state, 'pending');
+    assert.equal(state(imageProxyGroup('imgs'), 'ImageProxyNotReady')?.state, 'inactive');
   });
 });
