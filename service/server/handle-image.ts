@@ -133,6 +133,9 @@ async function work(
   metrics?.span('processing', processingMs / 1000);
   if (encodeMs !== undefined) metrics?.span('encode', encodeMs / 1000);
   metrics?.transformed(result.format, source.data.length, result.data.length);
+  // Every decode of the source has finished; unless the answer is the source's own bytes
+  // (passed through), nothing reads them any more.
+  if (result.data.buffer !== source.data.buffer) deps.sources.recycle(source);
   for (const w of result.warnings) deps.warn(w);
   return {
     parsed,

@@ -14,6 +14,7 @@
 
 import { AbsBackend } from './abs.ts';
 import { type AllowedSources, compileAllowedSources } from './allowed.ts';
+import { BufferPool } from './buffer_pool.ts';
 import type { SourcesConfig } from './config.ts';
 import { fetchCanceled, invalidSourceUrl, schemeNotEnabled, sourceNotAllowed } from './errors.ts';
 import { GcsBackend } from './gcs.ts';
@@ -29,12 +30,19 @@ export type { FetchContext, SourceBackend, SourceImage } from './source.ts';
 export interface Sources {
   /** Fetches the source image; throws HttpErrors from sources/errors.ts. */
   fetch(rawSourceUrl: string, ctx: FetchContext): Promise<SourceImage>;
+  /**
+   * The caller will not touch `image.data` again (nor anything sharing its memory): the memory
+   * may hold a later source. Never call it while anything, a response being written included,
+   * may still read the bytes.
+   */
+  recycle(image: SourceImage): void;
   /** Closes pooled connections; fetches after close are not supported. */
   close(): Promise<void>;
 }
 
 export function createSources(cfg: SourcesConfig, extraBackends: readonly SourceBackend[] = []): Sources {
   const allowed = compileAllowedSources(cfg.allowedSources);
+  const buffers = new BufferPool();
   const backends: SourceBackend[] = [
     new HttpBackend({
       timeout: cfg.downloadTimeout,
@@ -47,11 +55,13 @@ export function createSources(cfg: SourcesConfig, extraBackends: readonly Source
       },
       ignoreSslVerification: cfg.ignoreSslVerification,
       allows: (url) => allowed.allows(url),
+      buffers,
     }),
   ];
-  if (cfg.localFilesystemRoot !== '') backends.push(new LocalBackend({ root: cfg.localFilesystemRoot }));
+  if (cfg.localFilesystemRoot !== '')
+    backends.push(new LocalBackend({ root: cfg.localFilesystemRoot, buffers }));
   const { stores } = cfg;
-  const store = { timeout: cfg.downloadTimeout };
+  const store = { timeout: cfg.downloadTimeout, buffers };
   if (stores.s3.enabled) backends.push(new S3Backend({ ...store, config: stores.s3 }));
   if (stores.gcs.enabled) backends.push(new GcsBackend({ ...store, config: stores.gcs }));
   if (stores.abs.enabled) backends.push(new AbsBackend({ ...store, config: stores.abs }));
@@ -69,6 +79,9 @@ export function createSources(cfg: SourcesConfig, extraBackends: readonly Source
       if (backend === undefined) throw schemeNotEnabled(scheme);
       if (ctx.signal.aborted) throw fetchCanceled(url.href);
       return backend.fetch(url, ctx);
+    },
+    recycle(image) {
+      buffers.giveBack(image.data);
     },
     async close() {
       await Promise.all(backends.map((b) => b.close?.()));
