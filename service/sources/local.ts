@@ -17,7 +17,7 @@
  */
 
 import { createHash } from 'node:crypto';
-import { constants, type Stats } from 'node:fs';
+import { constants, existsSync, type Stats } from 'node:fs';
 import { type FileHandle, open, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { isHttpError } from '../errors.ts';
@@ -86,6 +86,7 @@ export class LocalBackend implements SourceBackend {
     // checks allow: the file is judged by fstat on the descriptor actually read (no stat of the
     // path before), and closed without waiting for it.
     let fh: FileHandle | undefined;
+    let handedOver = false;
     try {
       // O_NOFOLLOW: the last component was resolved above and must not have become a link since;
       // O_NONBLOCK: a FIFO or device opens without blocking, and fstat then refuses it.
@@ -98,6 +99,12 @@ export class LocalBackend implements SourceBackend {
         lastModified: fst.mtime,
         etag: etagOf(rel, fst),
       };
+      if (PROC_FD) {
+        const open = fh;
+        image.path = `/proc/self/fd/${open.fd}`;
+        image.close = () => closeQuietly(open);
+        handedOver = true;
+      }
       // Informational only: the processing layer sniffs the bytes.
       const format = formatByExtension(path.extname(real));
       if (format !== undefined) image.contentType = mimeType(format);
@@ -105,8 +112,7 @@ export class LocalBackend implements SourceBackend {
     } catch (err) {
       throw mapFsError(shown, err);
     } finally {
-      // A read-only descriptor has nothing to flush: a failing close loses nothing.
-      fh?.close().catch(() => {});
+      if (fh !== undefined && !handedOver) closeQuietly(fh);
     }
   }
 
@@ -120,6 +126,14 @@ export class LocalBackend implements SourceBackend {
       throw sourceReadFailed(shown, err);
     }
   }
+}
+
+/** Whether this system names open descriptors as files (Linux): then sources keep theirs open. */
+const PROC_FD = existsSync('/proc/self/fd');
+
+/** A read-only descriptor has nothing to flush: a failing close loses nothing. */
+function closeQuietly(fh: FileHandle): void {
+  fh.close().catch(() => {});
 }
 
 function inside(root: string, p: string): boolean {
