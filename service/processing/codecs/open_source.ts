@@ -139,7 +139,8 @@ async function openWithSharp(
         // sharp shrinks JPEG/WebP while decoding when the resize is the only operation.
         const w = exact?.width ?? (resized ? Math.max(1, round(header.width * prescale)) : header.width);
         const h = exact?.height ?? (resized ? Math.max(1, round(header.height * prescale)) : header.height);
-        const input = shrinkingInput(data, format, prescale, path);
+        const input =
+          format === 'jpeg' ? shrinkingInput(data, header, { width: w, height: h }, prescale, path) : data;
         // Deferred: if no later step needs the pixels, decoding happens inside the encoder's pass.
         return new DeferredImage({
           open: () => (resized ? sharp(input, opts(1)).resize(w, h, { fit: 'fill' }) : sharp(input, opts(1))),
@@ -160,12 +161,24 @@ async function openWithSharp(
  * and available as a file, the file with the shrink factor as a loader option. sharp picks the
  * shrink of a buffer itself and takes one step less than asked whenever the factor is within
  * one of a power of two (8.5 decodes at 1/4, 4.0 at 1/2), then resizes twice as many pixels:
- * the file form decodes at imgproxy's factor, which costs a quarter of the pixels.
+ * the file form decodes at imgproxy's factor, which costs a quarter of the pixels. Not when
+ * sharp would shrink the loaded image on load again (twice or more left to go: below 1/16),
+ * which it can only do from a buffer, and where it picks 1/8 from the buffer anyway.
  */
-function shrinkingInput(data: Buffer, format: ImageFormat, prescale: number, path: string | undefined) {
+function shrinkingInput(
+  data: Buffer,
+  header: { width: number; height: number },
+  target: { width: number; height: number },
+  prescale: number,
+  path: string | undefined,
+): Buffer | string {
   const by = 1 / prescale;
-  if (path === undefined || format !== 'jpeg' || !JPEG_SHRINKS.has(by)) return data;
-  return `${path}[shrink=${by}]`;
+  if (path === undefined || !JPEG_SHRINKS.has(by)) return data;
+  const left = Math.min(
+    Math.ceil(header.width / by) / target.width,
+    Math.ceil(header.height / by) / target.height,
+  );
+  return left < 2 ? `${path}[shrink=${by}]` : data;
 }
 
 const JPEG_SHRINKS = new Set([2, 4, 8]);

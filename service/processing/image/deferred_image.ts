@@ -19,7 +19,7 @@ export class DeferredImage implements Img {
   private readonly maxPixels: number;
   private readonly decodeError: (err: unknown) => Error;
   private materialized: Promise<RawImage> | undefined;
-  /** The decode already ends with a crop. */
+  /** The decode already ends with a crop (sharp has one place for it after the resize). */
   private readonly cropped: boolean;
 
   constructor(args: {
@@ -72,14 +72,21 @@ export class DeferredImage implements Img {
   async extract(left: number, top: number, width: number, height: number): Promise<Img> {
     if (this.cropped) return (await this.materialize()).extract(left, top, width, height);
     const open = this.open;
+    return this.derive(() => open().extract({ left, top, width, height }), { cropped: true, width, height });
+  }
+
+  private derive(
+    open: () => Sharp,
+    change: { cropped?: boolean; width?: number; height?: number },
+  ): DeferredImage {
     return new DeferredImage({
-      open: () => open().extract({ left, top, width, height }),
-      width,
-      height,
+      open,
+      width: change.width ?? this.width,
+      height: change.height ?? this.height,
       hasAlpha: this.hasAlpha,
       maxPixels: this.maxPixels,
       decodeError: this.decodeError,
-      cropped: true,
+      cropped: change.cropped ?? this.cropped,
     });
   }
   async embed(width: number, height: number, left: number, top: number): Promise<Img> {
@@ -101,6 +108,8 @@ export class DeferredImage implements Img {
     return (await this.materialize()).flatten(background);
   }
   async composite(overlay: Overlay, left: number, top: number, tile: boolean): Promise<Img> {
+    // Not drawn in the decode's pass: libvips' composite behind a resize in one pass cost more
+    // (58 ms against 31 for rs:fit:1024:1024 with a watermark) than a pass of its own.
     return (await this.materialize()).composite(overlay, left, top, tile);
   }
   async trim(threshold: number, color: Rgb | undefined, equalHor: boolean, equalVer: boolean): Promise<Img> {
