@@ -476,9 +476,14 @@ export const runPeersBench = async (opts: PeersBenchOptions): Promise<void> => {
         `${files.length} sources 2560x1600 JPEG; ${opts.seconds} s per run, ${rounds} (peer order rotated), ` +
           `${opts.warmup} s warm-up per cell; ${cpus().length} CPUs; ${new Date().toISOString()}`,
         ...peers.map((p) => `${p.name}: ${p.version}`),
-        'Same IMGPROXY_* settings for tinycdn and imgproxy (defaults; JPEG q80 baseline, WebP q79, ' +
-          `watermark ${watermark}); thumbor: QUALITY 80, WEBP_QUALITY ${WEBP_QUALITY}, PROGRESSIVE_JPEG off, ` +
-          'no storage, no result storage, ETags off.',
+        `IMGPROXY_* settings: defaults (JPEG q80 baseline, WebP q${WEBP_QUALITY}), watermark ${watermark}` +
+          (bin.imgproxy ? ', the same for tinycdn and imgproxy' : ''),
+        ...(bin.thumbor
+          ? [
+              `thumbor: QUALITY 80, WEBP_QUALITY ${WEBP_QUALITY}, PROGRESSIVE_JPEG off, ETags off, ` +
+                'file loader, no storage, no result storage',
+            ]
+          : []),
         ...cpuLines,
         ...(bin.thumbor ? thumborExclusions(opts.formats, opts.transforms) : []),
         ...notes,
