@@ -12,15 +12,12 @@
  * backend serves is a 404 whose log message names the variable that enables it.
  */
 
-import { AbsBackend } from './abs.ts';
 import { type AllowedSources, compileAllowedSources } from './allowed.ts';
 import { BufferPool } from './buffer_pool.ts';
 import type { SourcesConfig } from './config.ts';
 import { fetchCanceled, invalidSourceUrl, schemeNotEnabled, sourceNotAllowed } from './errors.ts';
-import { GcsBackend } from './gcs.ts';
 import { HttpBackend } from './http.ts';
 import { LocalBackend } from './local.ts';
-import { S3Backend } from './s3.ts';
 import type { FetchContext, SourceBackend, SourceImage } from './source.ts';
 
 export type { SourcesConfig } from './config.ts';
@@ -62,9 +59,33 @@ export function createSources(cfg: SourcesConfig, extraBackends: readonly Source
     backends.push(new LocalBackend({ root: cfg.localFilesystemRoot, buffers }));
   const { stores } = cfg;
   const store = { timeout: cfg.downloadTimeout, buffers };
-  if (stores.s3.enabled) backends.push(new S3Backend({ ...store, config: stores.s3 }));
-  if (stores.gcs.enabled) backends.push(new GcsBackend({ ...store, config: stores.gcs }));
-  if (stores.abs.enabled) backends.push(new AbsBackend({ ...store, config: stores.abs }));
+  // Each store's SDK is loaded only when its store is on (together they weigh some 60 MB of
+  // memory that a server of local files or HTTP origins has no use for), in the background
+  // from here on, so the first request for the store rarely waits for it.
+  if (stores.s3.enabled) {
+    backends.push(
+      loadedLater(
+        ['s3'],
+        async () => new (await import('./s3.ts')).S3Backend({ ...store, config: stores.s3 }),
+      ),
+    );
+  }
+  if (stores.gcs.enabled) {
+    backends.push(
+      loadedLater(
+        ['gs'],
+        async () => new (await import('./gcs.ts')).GcsBackend({ ...store, config: stores.gcs }),
+      ),
+    );
+  }
+  if (stores.abs.enabled) {
+    backends.push(
+      loadedLater(
+        ['abs'],
+        async () => new (await import('./abs.ts')).AbsBackend({ ...store, config: stores.abs }),
+      ),
+    );
+  }
   backends.push(...extraBackends);
 
   const byScheme = new Map<string, SourceBackend>();
@@ -85,6 +106,20 @@ export function createSources(cfg: SourcesConfig, extraBackends: readonly Source
     },
     async close() {
       await Promise.all(backends.map((b) => b.close?.()));
+    },
+  };
+}
+
+/** A backend whose module starts loading now and serves once loaded. */
+function loadedLater(schemes: readonly string[], load: () => Promise<SourceBackend>): SourceBackend {
+  const backend = load();
+  // A failure to load is the first fetch's to report, not an unhandled rejection at start-up.
+  backend.catch(() => {});
+  return {
+    schemes,
+    fetch: async (url, ctx) => (await backend).fetch(url, ctx),
+    close: async () => {
+      await (await backend.catch(() => undefined))?.close?.();
     },
   };
 }
