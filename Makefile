@@ -11,7 +11,7 @@ NODE_TEST := node --test --test-reporter=spec --test-reporter-destination=stdout
 UNIT_TESTS := 'service/**/*.test.ts' 'operator/**/*.test.ts' 'cli/**/*.test.ts' 'test/helpers/*.test.ts'
 INTEGRATION_TESTS := 'test/integration/**/*.test.ts'
 
-.PHONY: differential run test deps photos exporter emulators system-deps images lint typecheck unit integration pod cluster e2e bench format clean
+.PHONY: differential run test deps photos exporter emulators system-deps images lint typecheck unit integration pod cluster e2e bench thumbor format clean
 
 ## deps: npm packages (and Node 24 through the `node` package), reinstalled when the lock changes.
 # `npm install` rather than `npm ci`: the registry this project builds from lacks some of
@@ -106,10 +106,16 @@ cluster: deps system-deps
 e2e: deps photos system-deps
 	bash test/e2e/run.sh
 
-## bench: throughput and memory figures, measured side by side in one run (not a test).
-bench: deps photos system-deps emulators
+## bench: throughput and memory figures, measured side by side in one run (not a test); last,
+## tinycdn against imgproxy (TINYCDN_IMGPROXY, not built here) and thumbor (bench/peers.ts).
+bench: deps photos system-deps emulators thumbor
 	node bench/run.ts
 	node bench/codecs.ts
+
+## thumbor: thumbor 7.8.0 and its dependencies, pinned (bench/thumbor-requirements.txt), from
+## PyPI into a venv under ~/.cache/tinycdn/bench, for the benchmark's side-by-side runs.
+thumbor:
+	bash bench/thumbor.sh >/dev/null
 
 format: deps
 	biome check --write .

@@ -1,10 +1,10 @@
 /**
  * What the benchmarks share: server processes started on a free 127.0.0.1 port and stopped
- * gracefully, wrk runs (bench/unique.lua: a distinct URL per request) parsed into figures, and a
- * plain-text table.
+ * gracefully (with every process they forked), the memory and CPU of a process tree, wrk runs
+ * (bench/unique.lua: a distinct URL per request) parsed into figures, and a plain-text table.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -82,15 +82,28 @@ export const logTail = (path: string): string => {
   }
 };
 
+/** Whether this process was started with the variable set (/proc/self/environ: as at exec). */
+const startedWith = (name: string): boolean =>
+  readFileSync('/proc/self/environ', 'latin1')
+    .split('\0')
+    .some((entry) => entry.startsWith(`${name}=`));
+
+export interface StartOptions {
+  /** The path that answers 200 once the server is ready (imgproxy's and tinycdn's: /health). */
+  healthPath?: string;
+}
+
 /**
  * Starts `command` with IMGPROXY_BIND on a free 127.0.0.1 port, IMGPROXY_LOCAL_FILESYSTEM_ROOT
- * on the sources and no key or salt, then waits for GET /health = 200 (30 s at most).
+ * on the sources and no key or salt, then waits for GET /health = 200 (30 s at most). A server
+ * configured otherwise (thumbor) takes the port as an argument: `command` is then a function of it.
  */
 export const startServer = async (
   name: string,
-  command: string[],
+  command: string[] | ((port: number) => string[]),
   sourcesDir: string,
   extraEnv: NodeJS.ProcessEnv,
+  { healthPath = '/health' }: StartOptions = {},
 ): Promise<Server> => {
   const port = await freePort();
   const logPath = join(CACHE_DIR, `${name}.log`);
@@ -103,7 +116,10 @@ export const startServer = async (
   };
   delete env['IMGPROXY_KEY'];
   delete env['IMGPROXY_SALT'];
-  const [cmd, ...argv] = command;
+  // sharp's libvips, loaded in this process, sets VIPSHOME to its build prefix; a server linking
+  // another libvips (imgproxy on Debian's) would look there for its modules and lose heif (AVIF).
+  if (extraEnv['VIPSHOME'] === undefined && !startedWith('VIPSHOME')) delete env['VIPSHOME'];
+  const [cmd, ...argv] = typeof command === 'function' ? command(port) : command;
   const child = spawn(cmd!, argv, { env, stdio: ['ignore', out, out] });
   closeSync(out);
   let stopped = false;
@@ -120,7 +136,7 @@ export const startServer = async (
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline && !stopped) {
     try {
-      const res = await fetch(`${base}/health`);
+      const res = await fetch(base + healthPath);
       await res.arrayBuffer();
       if (res.status === 200) return { name, child, base, logPath, exited };
     } catch {
@@ -128,22 +144,124 @@ export const startServer = async (
     }
     await sleep(200);
   }
-  child.kill('SIGKILL');
+  if (child.pid !== undefined) signalTree(processTree(child.pid), 'SIGKILL');
   throw new HarnessError(
-    `${name} did not answer GET /health = 200 within 30 s (${stopped ? 'it exited' : 'timed out'}); ` +
+    `${name} did not answer GET ${healthPath} = 200 within 30 s (${stopped ? 'it exited' : 'timed out'}); ` +
       `log ${logPath}:\n${logTail(logPath)}`,
   );
 };
 
-export const stopServer = async (server: Server): Promise<void> => {
-  if (server.child.exitCode !== null || server.child.signalCode !== null) return;
-  server.child.kill('SIGTERM');
-  const timeout = sleep(10_000).then(() => 'timeout' as const);
-  if ((await Promise.race([server.exited, timeout])) === 'timeout') {
-    log(`${server.name} ignored SIGTERM for 10 s; killing it`);
-    server.child.kill('SIGKILL');
-    await server.exited;
+/** Sends `signal` to each of the processes (a tree listed by processTree). */
+export const signalTree = (pids: number[], signal: NodeJS.Signals): void => {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // already gone
+    }
   }
+};
+
+/**
+ * SIGTERM, then SIGKILL after 10 s. Processes the server forked are killed too: a forking
+ * server's workers (thumbor's) may outlive their parent, re-parented to init.
+ */
+export const stopServer = async (server: Server): Promise<void> => {
+  const forked = server.child.pid === undefined ? [] : processTree(server.child.pid).slice(1);
+  if (server.child.exitCode === null && server.child.signalCode === null) {
+    server.child.kill('SIGTERM');
+    const timeout = sleep(10_000).then(() => 'timeout' as const);
+    if ((await Promise.race([server.exited, timeout])) === 'timeout') {
+      log(`${server.name} ignored SIGTERM for 10 s; killing it`);
+      server.child.kill('SIGKILL');
+      await server.exited;
+    }
+  }
+  signalTree(forked, 'SIGKILL');
+};
+
+/** An imgproxy binary, if one is at hand: `explicit` (--imgproxy), the variables, the bench cache, or PATH. */
+export const findImgproxy = (explicit: string | undefined): string | undefined => {
+  const candidates = [
+    explicit,
+    process.env['TINYCDN_BENCH_IMGPROXY'],
+    process.env['TINYCDN_IMGPROXY'],
+    join(CACHE_DIR, 'imgproxy', 'bin', 'imgproxy'),
+  ].filter((c): c is string => c !== undefined && c !== '');
+  const found = candidates.find((c) => existsSync(c));
+  if (found) return found;
+  const which = spawnSync('sh', ['-c', 'command -v imgproxy'], { encoding: 'utf8' });
+  return which.status === 0 ? which.stdout.trim() : undefined;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Memory and CPU of a process tree
+// ---------------------------------------------------------------------------------------------
+
+/** The pid and all its descendants (from /proc/<pid>/stat parent ids). */
+export const processTree = (root: number): number[] => {
+  const parents = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      const list = parents.get(ppid) ?? [];
+      list.push(Number(entry));
+      parents.set(ppid, list);
+    } catch {
+      // the process ended while listing
+    }
+  }
+  const tree = [root];
+  for (let i = 0; i < tree.length; i++) tree.push(...(parents.get(tree[i]!) ?? []));
+  return tree;
+};
+
+/** A `Vm*` field of /proc/<pid>/status in bytes, summed over the process tree. */
+export const treeMemory = (root: number, field: 'VmHWM' | 'VmRSS'): number => {
+  let total = 0;
+  for (const pid of processTree(root)) {
+    try {
+      const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(
+        readFileSync(`/proc/${pid}/status`, 'utf8'),
+      );
+      if (match) total += Number(match[1]) * 1024;
+    } catch {
+      // ended
+    }
+  }
+  return total;
+};
+
+/** Resets VmHWM to the current RSS for every process of the tree (Linux clear_refs 5). */
+export const resetPeak = (root: number): boolean => {
+  let ok = true;
+  for (const pid of processTree(root)) {
+    try {
+      writeFileSync(`/proc/${pid}/clear_refs`, '5');
+    } catch {
+      ok = false;
+    }
+  }
+  return ok;
+};
+
+/** CPU seconds (user + system) the live processes of the tree have used so far. */
+export const treeCpuSeconds = (root: number): number => {
+  const ticksPerSecond = 100; // USER_HZ, 100 on every Linux architecture Node runs on
+  let ticks = 0;
+  for (const pid of processTree(root)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      // Fields after the command: state(3) ppid ... utime(14) stime(15).
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // ended
+    }
+  }
+  return ticks / ticksPerSecond;
 };
 
 /** Every request path answers 200 with a JPEG that fits in 300x300. */

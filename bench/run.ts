@@ -19,23 +19,38 @@
  *
  *   node bench/run.ts [--seconds 10] [--rounds 2] [--concurrency 4,8] [--rss-connections 16]
  *                     [--jemalloc] [--imgproxy PATH | --no-imgproxy] [--no-cache] [--no-observability]
- *                     [--no-stores]
+ *                     [--no-stores] [--no-peers]
  *
  * Then what metrics and traces cost (bench/observability.ts, with its defaults;
  * --no-observability skips it) and the cache sidecar's figures (bench/cache.ts, with its
  * defaults; --no-cache skips them), and sources from S3 against the local disk (bench/stores.ts,
- * with its defaults; --no-stores skips it).
+ * with its defaults; --no-stores skips it), and tinycdn against imgproxy and thumbor across formats,
+ * transforms and connections (bench/peers.ts, with its defaults and the same imgproxy binary;
+ * --no-peers skips it).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { parseCacheBenchArgs, runCacheBench } from './cache.ts';
-import { checkServer, run, type Server, startServer, stopServer, table, wrk } from './harness.ts';
+import {
+  checkServer,
+  findImgproxy,
+  processTree,
+  resetPeak,
+  run,
+  type Server,
+  startServer,
+  stopServer,
+  table,
+  treeMemory,
+  wrk,
+} from './harness.ts';
 import type { InProcessResult } from './inprocess.ts';
 import { parseObservabilityBenchArgs, runObservabilityBench } from './observability.ts';
+import { parsePeersBenchArgs, runPeersBench } from './peers.ts';
 import {
   CACHE_DIR,
   ensurePhotos,
@@ -65,6 +80,7 @@ const { values: args } = parseArgs({
     'no-cache': { type: 'boolean', default: false },
     'no-observability': { type: 'boolean', default: false },
     'no-stores': { type: 'boolean', default: false },
+    'no-peers': { type: 'boolean', default: false },
   },
 });
 const seconds = Number(args.seconds);
@@ -89,59 +105,6 @@ for (const [name, n] of [
 const SERVER_SCRIPT = process.env['TINYCDN_BENCH_SERVER_SCRIPT'] ?? join(REPO, 'bin', 'tinycdn.js');
 
 const log = (message: string) => console.error(`bench: ${message}`);
-
-// ---------------------------------------------------------------------------------------------
-// Memory of a process tree
-// ---------------------------------------------------------------------------------------------
-
-/** The pid and all its descendants (from /proc/<pid>/stat parent ids). */
-const processTree = (root: number): number[] => {
-  const parents = new Map<number, number[]>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      const list = parents.get(ppid) ?? [];
-      list.push(Number(entry));
-      parents.set(ppid, list);
-    } catch {
-      // the process ended while listing
-    }
-  }
-  const tree = [root];
-  for (let i = 0; i < tree.length; i++) tree.push(...(parents.get(tree[i]!) ?? []));
-  return tree;
-};
-
-/** A `Vm*` field of /proc/<pid>/status in bytes, summed over the process tree. */
-const treeMemory = (root: number, field: 'VmHWM' | 'VmRSS'): number => {
-  let total = 0;
-  for (const pid of processTree(root)) {
-    try {
-      const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(
-        readFileSync(`/proc/${pid}/status`, 'utf8'),
-      );
-      if (match) total += Number(match[1]) * 1024;
-    } catch {
-      // ended
-    }
-  }
-  return total;
-};
-
-/** Resets VmHWM to the current RSS for every process of the tree (Linux clear_refs 5). */
-const resetPeak = (root: number): boolean => {
-  let ok = true;
-  for (const pid of processTree(root)) {
-    try {
-      writeFileSync(`/proc/${pid}/clear_refs`, '5');
-    } catch {
-      ok = false;
-    }
-  }
-  return ok;
-};
 
 // ---------------------------------------------------------------------------------------------
 // Load
@@ -198,20 +161,6 @@ const serverSide = (server: Server, pathsFile: string): Side => ({
     return { rate: r.requestsPerSecond, p50Ms: r.p50Ms, p99Ms: r.p99Ms };
   },
 });
-
-/** An imgproxy binary, if one is at hand: --imgproxy PATH, the variables, the bench cache, or PATH. */
-const findImgproxy = (): string | undefined => {
-  const candidates = [
-    args.imgproxy,
-    process.env['TINYCDN_BENCH_IMGPROXY'],
-    process.env['TINYCDN_IMGPROXY'],
-    join(CACHE_DIR, 'imgproxy', 'bin', 'imgproxy'),
-  ].filter((c): c is string => c !== undefined && c !== '');
-  const found = candidates.find((c) => existsSync(c));
-  if (found) return found;
-  const which = spawnSync('sh', ['-c', 'command -v imgproxy'], { encoding: 'utf8' });
-  return which.status === 0 ? which.stdout.trim() : undefined;
-};
 
 /** LD_PRELOAD for jemalloc (installing Debian's libjemalloc2 if needed), as the Docker image runs. */
 const jemallocEnv = (): NodeJS.ProcessEnv => {
@@ -276,7 +225,7 @@ const main = async (): Promise<void> => {
     await checkServer(tinycdn, paths);
 
     let imgproxyNote = '';
-    const imgproxyBin = args['no-imgproxy'] ? undefined : findImgproxy();
+    const imgproxyBin = args['no-imgproxy'] ? undefined : findImgproxy(args.imgproxy);
     if (imgproxyBin) {
       log(`starting ${imgproxyBin}`);
       try {
@@ -421,6 +370,14 @@ try {
   if (!args['no-observability']) await runObservabilityBench(parseObservabilityBenchArgs([]));
   if (!args['no-cache']) await runCacheBench(parseCacheBenchArgs([]));
   if (!args['no-stores']) await runStoresBench(parseStoresBenchArgs([]));
+  if (!args['no-peers']) {
+    const imgproxy = args['no-imgproxy']
+      ? ['--no-imgproxy']
+      : args.imgproxy
+        ? ['--imgproxy', args.imgproxy]
+        : [];
+    await runPeersBench(parsePeersBenchArgs(imgproxy));
+  }
 } catch (error) {
   console.error(`bench: FAILED: ${error instanceof HarnessError ? error.message : (error as Error).stack}`);
   process.exitCode = 1;

@@ -4,6 +4,8 @@ import type { ImageFormat, ProcessingOptions } from '../options/processing_optio
 export interface ProcessRequest {
   /** The whole source image as fetched (already bounded by the source size limit). */
   data: Buffer;
+  /** The same bytes as a file libvips can open (see SourceImage.path), when there is one. */
+  path?: string | undefined;
   /** Fully resolved options: config defaults, presets and URL options merged. */
   options: ProcessingOptions;
   /** What the client's Accept header allows, as the server derived it. */

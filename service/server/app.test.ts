@@ -46,6 +46,10 @@ class MemorySources implements Sources {
     if (data === undefined) throw sourceNotFound(raw, 'not in the test store');
     return { data };
   }
+  readonly recycled: Buffer[] = [];
+  recycle(image: SourceImage): void {
+    this.recycled.push(image.data);
+  }
   async close(): Promise<void> {}
 }
 
@@ -112,6 +116,17 @@ describe('the app through inject()', () => {
     const again = await app.inject({ url: IMAGE, headers: { 'if-none-match': etag } });
     assert.equal(again.statusCode, 304);
     assert.equal(again.rawPayload.length, 0);
+  });
+
+  it('recycles a source once transformed, but not one whose bytes are the answer', async () => {
+    const sources = new MemorySources({ 'local:///a.jpg': photo });
+    const { app } = await testApp({}, sources);
+    assert.equal((await app.inject(IMAGE)).statusCode, 200);
+    assert.deepEqual(sources.recycled, [photo]);
+    const raw = await app.inject('/insecure/raw:1/plain/local:///a.jpg');
+    assert.equal(raw.statusCode, 200);
+    assert.deepEqual(raw.rawPayload, photo);
+    assert.equal(sources.recycled.length, 1, 'the passed-through source is still being sent');
   });
 
   it('answers a missing source 404 in plain text with no caching headers', async () => {

@@ -106,6 +106,23 @@ async function work(
       maxBytes: parsed.options.security.maxSrcFileSize,
     }),
   );
+  try {
+    return await transform(req, deps, parsed, child, source, queued, acquired);
+  } finally {
+    source.close?.();
+  }
+}
+
+async function transform(
+  req: ImageRequest,
+  deps: ImageDeps,
+  parsed: ParsedUrl,
+  child: (name: string) => Span | undefined,
+  source: SourceImage,
+  queued: number,
+  acquired: number,
+): Promise<ImageAnswer> {
+  const { metrics, tracing } = deps;
   const fetched = now();
   metrics?.span('download', (fetched - acquired) / 1000);
   req.signal.throwIfAborted();
@@ -116,6 +133,7 @@ async function work(
     () =>
       deps.processor.process({
         data: source.data,
+        path: source.path,
         options: parsed.options,
         accepts: req.accepts,
         signal: req.signal,
@@ -133,6 +151,9 @@ async function work(
   metrics?.span('processing', processingMs / 1000);
   if (encodeMs !== undefined) metrics?.span('encode', encodeMs / 1000);
   metrics?.transformed(result.format, source.data.length, result.data.length);
+  // Every decode of the source has finished; unless the answer is the source's own bytes
+  // (passed through), nothing reads them any more.
+  if (result.data.buffer !== source.data.buffer) deps.sources.recycle(source);
   for (const w of result.warnings) deps.warn(w);
   return {
     parsed,

@@ -13,6 +13,7 @@
 import type { Readable } from 'node:stream';
 import { DefaultAzureCredential } from '@azure/identity';
 import { BlobServiceClient, RestError, StorageSharedKeyCredential } from '@azure/storage-blob';
+import { BufferPool } from './buffer_pool.ts';
 import { deadline, objectAddress, readCapped, type StoreFailure, storeError } from './objectstore.ts';
 import type { FetchContext, SourceBackend, SourceImage } from './source.ts';
 import type { AbsConfig } from './stores-config.ts';
@@ -21,6 +22,8 @@ export interface AbsBackendOptions {
   config: AbsConfig;
   /** IMGPROXY_DOWNLOAD_TIMEOUT, seconds. */
   timeout: number;
+  /** Where objects are gathered (a pool of its own when not given). */
+  buffers?: BufferPool;
 }
 
 export function absEndpoint(config: AbsConfig): string {
@@ -31,9 +34,11 @@ export class AbsBackend implements SourceBackend {
   readonly schemes = ['abs'] as const;
   readonly #client: BlobServiceClient;
   readonly #opts: AbsBackendOptions;
+  readonly #buffers: BufferPool;
 
   constructor(opts: AbsBackendOptions) {
     this.#opts = opts;
+    this.#buffers = opts.buffers ?? new BufferPool();
     const { config } = opts;
     const credential =
       config.accountKey !== ''
@@ -59,7 +64,7 @@ export class AbsBackend implements SourceBackend {
       const data =
         body === undefined
           ? Buffer.alloc(0)
-          : await readCapped(shown, body, ctx.maxBytes, signal, res.contentLength);
+          : await readCapped(shown, body, ctx.maxBytes, signal, this.#buffers, res.contentLength);
       const image: SourceImage = { data };
       if (res.contentType !== undefined) image.contentType = res.contentType;
       if (res.etag !== undefined) image.etag = res.etag;

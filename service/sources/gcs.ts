@@ -12,6 +12,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import { ApiError, Storage, type StorageOptions } from '@google-cloud/storage';
+import { BufferPool } from './buffer_pool.ts';
 import { sourceNotFound } from './errors.ts';
 import { deadline, objectAddress, readCapped, type StoreFailure, storeError } from './objectstore.ts';
 import type { FetchContext, SourceBackend, SourceImage } from './source.ts';
@@ -21,15 +22,19 @@ export interface GcsBackendOptions {
   config: GcsConfig;
   /** IMGPROXY_DOWNLOAD_TIMEOUT, seconds. */
   timeout: number;
+  /** Where objects are gathered (a pool of its own when not given). */
+  buffers?: BufferPool;
 }
 
 export class GcsBackend implements SourceBackend {
   readonly schemes = ['gs'] as const;
   readonly #storage: Storage;
   readonly #opts: GcsBackendOptions;
+  readonly #buffers: BufferPool;
 
   constructor(opts: GcsBackendOptions) {
     this.#opts = opts;
+    this.#buffers = opts.buffers ?? new BufferPool();
     const { key, endpoint } = opts.config;
     // No retries by the library: in stream mode a retried 429/5xx pipes into a stream already
     // failed (an unhandled ERR_STREAM_UNABLE_TO_PIPE), and a throttled store is answered 429
@@ -74,7 +79,7 @@ export class GcsBackend implements SourceBackend {
     body.on('response', (res: { headers?: IncomingHttpHeaders }) => {
       headers = res.headers ?? {};
     });
-    const data = await readCapped(shown, body, ctx.maxBytes, signal);
+    const data = await readCapped(shown, body, ctx.maxBytes, signal, this.#buffers);
     const image: SourceImage = { data };
     const contentType = headers['content-type'];
     if (contentType !== undefined) image.contentType = contentType;

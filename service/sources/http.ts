@@ -18,6 +18,7 @@
  *   once it inflates past 100x its compressed size plus 1 MiB (no image does; a bomb does).
  *   Any other encoding is refused (422).
  */
+
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
@@ -25,6 +26,7 @@ import type { LookupFunction, Socket } from 'node:net';
 import { createGunzip } from 'node:zlib';
 import { isHttpError } from '../errors.ts';
 import { type AddressPolicy, addressRefusal, hostLiteral } from './address.ts';
+import type { BufferPool } from './buffer_pool.ts';
 import {
   addressNotAllowed,
   badRedirect,
@@ -54,6 +56,8 @@ export interface HttpBackendOptions {
   ignoreSslVerification: boolean;
   /** IMGPROXY_ALLOWED_SOURCES, applied to every redirect target. */
   allows: (url: URL) => boolean;
+  /** Where bodies are gathered. */
+  buffers: BufferPool;
 }
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
@@ -250,7 +254,9 @@ export class HttpBackend implements SourceBackend {
         throw sourceTooBig(shown, maxBytes, announced);
       }
 
-      const data = gzip ? await readGzip(shown, res, maxBytes) : await readCapped(shown, res, maxBytes);
+      const data = gzip
+        ? await readGzip(shown, res, maxBytes, this.#opts.buffers)
+        : await readCapped(shown, res, maxBytes, this.#opts.buffers);
       const image: SourceImage = { data };
       const type = res.headers['content-type'];
       if (type !== undefined) image.contentType = type;
@@ -272,7 +278,12 @@ export class HttpBackend implements SourceBackend {
 }
 
 /** Reads a body, failing as soon as it passes `maxBytes` (0 = no limit). */
-async function readCapped(shown: string, body: AsyncIterable<Buffer>, maxBytes: number): Promise<Buffer> {
+async function readCapped(
+  shown: string,
+  body: AsyncIterable<Buffer>,
+  maxBytes: number,
+  buffers: BufferPool,
+): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let total = 0;
   for await (const chunk of body) {
@@ -280,11 +291,16 @@ async function readCapped(shown: string, body: AsyncIterable<Buffer>, maxBytes: 
     if (maxBytes > 0 && total > maxBytes) throw sourceTooBig(shown, maxBytes);
     chunks.push(chunk);
   }
-  return Buffer.concat(chunks, total);
+  return buffers.concat(chunks, total);
 }
 
 /** Inflates a gzip body with the size limit on the inflated bytes and a ratio guard. */
-async function readGzip(shown: string, res: IncomingMessage, maxBytes: number): Promise<Buffer> {
+async function readGzip(
+  shown: string,
+  res: IncomingMessage,
+  maxBytes: number,
+  buffers: BufferPool,
+): Promise<Buffer> {
   const gunzip = createGunzip();
   let compressed = 0;
   res.on('data', (chunk: Buffer) => {
@@ -309,7 +325,7 @@ async function readGzip(shown: string, res: IncomingMessage, maxBytes: number): 
   } finally {
     gunzip.destroy();
   }
-  return Buffer.concat(chunks, total);
+  return buffers.concat(chunks, total);
 }
 
 /** A 206 is accepted only when it holds the whole file (as imgproxy does; we never ask for ranges). */

@@ -12,14 +12,12 @@
  * backend serves is a 404 whose log message names the variable that enables it.
  */
 
-import { AbsBackend } from './abs.ts';
 import { type AllowedSources, compileAllowedSources } from './allowed.ts';
+import { BufferPool } from './buffer_pool.ts';
 import type { SourcesConfig } from './config.ts';
 import { fetchCanceled, invalidSourceUrl, schemeNotEnabled, sourceNotAllowed } from './errors.ts';
-import { GcsBackend } from './gcs.ts';
 import { HttpBackend } from './http.ts';
 import { LocalBackend } from './local.ts';
-import { S3Backend } from './s3.ts';
 import type { FetchContext, SourceBackend, SourceImage } from './source.ts';
 
 export type { SourcesConfig } from './config.ts';
@@ -29,12 +27,19 @@ export type { FetchContext, SourceBackend, SourceImage } from './source.ts';
 export interface Sources {
   /** Fetches the source image; throws HttpErrors from sources/errors.ts. */
   fetch(rawSourceUrl: string, ctx: FetchContext): Promise<SourceImage>;
+  /**
+   * The caller will not touch `image.data` again (nor anything sharing its memory): the memory
+   * may hold a later source. Never call it while anything, a response being written included,
+   * may still read the bytes.
+   */
+  recycle(image: SourceImage): void;
   /** Closes pooled connections; fetches after close are not supported. */
   close(): Promise<void>;
 }
 
 export function createSources(cfg: SourcesConfig, extraBackends: readonly SourceBackend[] = []): Sources {
   const allowed = compileAllowedSources(cfg.allowedSources);
+  const buffers = new BufferPool();
   const backends: SourceBackend[] = [
     new HttpBackend({
       timeout: cfg.downloadTimeout,
@@ -47,14 +52,40 @@ export function createSources(cfg: SourcesConfig, extraBackends: readonly Source
       },
       ignoreSslVerification: cfg.ignoreSslVerification,
       allows: (url) => allowed.allows(url),
+      buffers,
     }),
   ];
-  if (cfg.localFilesystemRoot !== '') backends.push(new LocalBackend({ root: cfg.localFilesystemRoot }));
+  if (cfg.localFilesystemRoot !== '')
+    backends.push(new LocalBackend({ root: cfg.localFilesystemRoot, buffers }));
   const { stores } = cfg;
-  const store = { timeout: cfg.downloadTimeout };
-  if (stores.s3.enabled) backends.push(new S3Backend({ ...store, config: stores.s3 }));
-  if (stores.gcs.enabled) backends.push(new GcsBackend({ ...store, config: stores.gcs }));
-  if (stores.abs.enabled) backends.push(new AbsBackend({ ...store, config: stores.abs }));
+  const store = { timeout: cfg.downloadTimeout, buffers };
+  // Each store's SDK is loaded only when its store is on (together they weigh some 60 MB of
+  // memory that a server of local files or HTTP origins has no use for), in the background
+  // from here on, so the first request for the store rarely waits for it.
+  if (stores.s3.enabled) {
+    backends.push(
+      loadedLater(
+        ['s3'],
+        async () => new (await import('./s3.ts')).S3Backend({ ...store, config: stores.s3 }),
+      ),
+    );
+  }
+  if (stores.gcs.enabled) {
+    backends.push(
+      loadedLater(
+        ['gs'],
+        async () => new (await import('./gcs.ts')).GcsBackend({ ...store, config: stores.gcs }),
+      ),
+    );
+  }
+  if (stores.abs.enabled) {
+    backends.push(
+      loadedLater(
+        ['abs'],
+        async () => new (await import('./abs.ts')).AbsBackend({ ...store, config: stores.abs }),
+      ),
+    );
+  }
   backends.push(...extraBackends);
 
   const byScheme = new Map<string, SourceBackend>();
@@ -70,8 +101,25 @@ export function createSources(cfg: SourcesConfig, extraBackends: readonly Source
       if (ctx.signal.aborted) throw fetchCanceled(url.href);
       return backend.fetch(url, ctx);
     },
+    recycle(image) {
+      buffers.giveBack(image.data);
+    },
     async close() {
       await Promise.all(backends.map((b) => b.close?.()));
+    },
+  };
+}
+
+/** A backend whose module starts loading now and serves once loaded. */
+function loadedLater(schemes: readonly string[], load: () => Promise<SourceBackend>): SourceBackend {
+  const backend = load();
+  // A failure to load is the first fetch's to report, not an unhandled rejection at start-up.
+  backend.catch(() => {});
+  return {
+    schemes,
+    fetch: async (url, ctx) => (await backend).fetch(url, ctx),
+    close: async () => {
+      await (await backend.catch(() => undefined))?.close?.();
     },
   };
 }

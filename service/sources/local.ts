@@ -17,11 +17,12 @@
  */
 
 import { createHash } from 'node:crypto';
-import { constants, type Stats } from 'node:fs';
-import { type FileHandle, open, realpath, stat } from 'node:fs/promises';
+import { constants, existsSync, type Stats } from 'node:fs';
+import { type FileHandle, open, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { isHttpError } from '../errors.ts';
 import { formatByExtension, mimeType } from '../formats/registry.ts';
+import type { BufferPool } from './buffer_pool.ts';
 import { fetchCanceled, sourceNotFound, sourceReadFailed, sourceTooBig } from './errors.ts';
 import type { FetchContext, SourceBackend, SourceImage } from './source.ts';
 
@@ -46,15 +47,19 @@ export function localRelativePath(url: URL): string | undefined {
 export interface LocalBackendOptions {
   /** IMGPROXY_LOCAL_FILESYSTEM_ROOT (must exist; config validation checks). */
   root: string;
+  /** Where the bytes of each file are read into. */
+  buffers: BufferPool;
 }
 
 export class LocalBackend implements SourceBackend {
   readonly schemes = ['local'] as const;
   readonly #root: string;
+  readonly #buffers: BufferPool;
   #realRoot: Promise<string> | undefined;
 
   constructor(opts: LocalBackendOptions) {
     this.#root = path.resolve(opts.root);
+    this.#buffers = opts.buffers;
   }
 
   async fetch(url: URL, ctx: FetchContext): Promise<SourceImage> {
@@ -69,31 +74,37 @@ export class LocalBackend implements SourceBackend {
     if (!inside(realRoot, candidate)) throw sourceNotFound(shown, 'escapes IMGPROXY_LOCAL_FILESYSTEM_ROOT');
 
     let real: string;
-    let st: Stats;
     try {
       real = await realpath(candidate);
-      if (!inside(realRoot, real)) {
-        throw sourceNotFound(shown, 'resolves outside IMGPROXY_LOCAL_FILESYSTEM_ROOT');
-      }
-      st = await stat(real);
     } catch (err) {
       throw mapFsError(shown, err);
     }
-    checkRegular(shown, st, ctx.maxBytes);
+    if (!inside(realRoot, real))
+      throw sourceNotFound(shown, 'resolves outside IMGPROXY_LOCAL_FILESYSTEM_ROOT');
 
+    // Each await below is a round trip through libuv's thread pool, so there are as few as the
+    // checks allow: the file is judged by fstat on the descriptor actually read (no stat of the
+    // path before), and closed without waiting for it.
     let fh: FileHandle | undefined;
+    let handedOver = false;
     try {
       // O_NOFOLLOW: the last component was resolved above and must not have become a link since;
-      // O_NONBLOCK: never block on a FIFO swapped in after the stat.
+      // O_NONBLOCK: a FIFO or device opens without blocking, and fstat then refuses it.
       fh = await open(real, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
       const fst = await fh.stat();
       checkRegular(shown, fst, ctx.maxBytes);
-      const data = await readExactly(fh, fst.size, ctx.signal, shown);
+      const data = await readExactly(fh, this.#buffers.take(fst.size), ctx.signal, shown);
       const image: SourceImage = {
         data,
         lastModified: fst.mtime,
         etag: etagOf(rel, fst),
       };
+      if (PROC_FD) {
+        const open = fh;
+        image.path = `/proc/self/fd/${open.fd}`;
+        image.close = () => closeQuietly(open);
+        handedOver = true;
+      }
       // Informational only: the processing layer sniffs the bytes.
       const format = formatByExtension(path.extname(real));
       if (format !== undefined) image.contentType = mimeType(format);
@@ -101,7 +112,7 @@ export class LocalBackend implements SourceBackend {
     } catch (err) {
       throw mapFsError(shown, err);
     } finally {
-      await fh?.close();
+      if (fh !== undefined && !handedOver) closeQuietly(fh);
     }
   }
 
@@ -117,6 +128,14 @@ export class LocalBackend implements SourceBackend {
   }
 }
 
+/** Whether this system names open descriptors as files (Linux): then sources keep theirs open. */
+const PROC_FD = existsSync('/proc/self/fd');
+
+/** A read-only descriptor has nothing to flush: a failing close loses nothing. */
+function closeQuietly(fh: FileHandle): void {
+  fh.close().catch(() => {});
+}
+
 function inside(root: string, p: string): boolean {
   return p === root || p.startsWith(root.endsWith(path.sep) ? root : root + path.sep);
 }
@@ -127,18 +146,16 @@ function checkRegular(shown: string, st: Stats, maxBytes: number): void {
   if (maxBytes > 0 && st.size > maxBytes) throw sourceTooBig(shown, maxBytes, st.size);
 }
 
-/** Reads `size` bytes (the size at fstat time: a file growing meanwhile is cut there). */
-async function readExactly(
-  fh: FileHandle,
-  size: number,
-  signal: AbortSignal,
-  shown: string,
-): Promise<Buffer> {
-  const buf = Buffer.allocUnsafe(size);
+/** One read per source in practice; the cap only bounds how long a cancel can go unnoticed. */
+const READ_CHUNK_BYTES = 16 << 20;
+
+/** Fills `buf`, sized at fstat time: a file growing meanwhile is cut there. */
+async function readExactly(fh: FileHandle, buf: Buffer, signal: AbortSignal, shown: string): Promise<Buffer> {
+  const size = buf.length;
   let off = 0;
   while (off < size) {
     if (signal.aborted) throw fetchCanceled(shown);
-    const { bytesRead } = await fh.read(buf, off, Math.min(size - off, 1 << 20), off);
+    const { bytesRead } = await fh.read(buf, off, Math.min(size - off, READ_CHUNK_BYTES), off);
     if (bytesRead === 0) break; // shrank meanwhile
     off += bytesRead;
   }

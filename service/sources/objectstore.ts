@@ -3,8 +3,10 @@
  * source URL the way imgproxy does, one deadline per fetch, a body read under the size limit,
  * and the mapping of a store's answer (an HTTP status and a code) to our errors.
  */
+
 import type { Readable } from 'node:stream';
 import { isHttpError } from '../errors.ts';
+import type { BufferPool } from './buffer_pool.ts';
 import {
   downloadTimeout,
   fetchCanceled,
@@ -68,6 +70,7 @@ export async function readCapped(
   body: Readable,
   maxBytes: number,
   signal: AbortSignal,
+  buffers: BufferPool,
   announced?: number,
 ): Promise<Buffer> {
   if (maxBytes > 0 && announced !== undefined && announced > maxBytes) {
@@ -94,7 +97,7 @@ export async function readCapped(
   if (announced !== undefined && total < announced) {
     throw sourceTruncated(shown, `${total} of ${announced} bytes`);
   }
-  return Buffer.concat(chunks, total);
+  return buffers.concat(chunks, total);
 }
 
 /** What a store said, as far as our mapping needs it. */

@@ -13,6 +13,7 @@
 import type { Readable } from 'node:stream';
 import { GetObjectCommand, S3Client, type S3ClientConfig, S3ServiceException } from '@aws-sdk/client-s3';
 import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
+import { BufferPool } from './buffer_pool.ts';
 import { deadline, objectAddress, readCapped, type StoreFailure, storeError } from './objectstore.ts';
 import type { FetchContext, SourceBackend, SourceImage } from './source.ts';
 import type { S3Config } from './stores-config.ts';
@@ -21,6 +22,8 @@ export interface S3BackendOptions {
   config: S3Config;
   /** IMGPROXY_DOWNLOAD_TIMEOUT, seconds. */
   timeout: number;
+  /** Where objects are gathered (a pool of its own when not given). */
+  buffers?: BufferPool;
   /** Static credentials instead of the default chain (tests, and nothing else). */
   credentials?: S3ClientConfig['credentials'];
 }
@@ -29,9 +32,11 @@ export class S3Backend implements SourceBackend {
   readonly schemes = ['s3'] as const;
   readonly #client: S3Client;
   readonly #opts: S3BackendOptions;
+  readonly #buffers: BufferPool;
 
   constructor(opts: S3BackendOptions) {
     this.#opts = opts;
+    this.#buffers = opts.buffers ?? new BufferPool();
     const { config } = opts;
     const clientConfig: S3ClientConfig = {
       region: config.region,
@@ -66,7 +71,7 @@ export class S3Backend implements SourceBackend {
       const data =
         body === undefined
           ? Buffer.alloc(0)
-          : await readCapped(shown, body, ctx.maxBytes, signal, res.ContentLength);
+          : await readCapped(shown, body, ctx.maxBytes, signal, this.#buffers, res.ContentLength);
       const image: SourceImage = { data };
       if (res.ContentType !== undefined) image.contentType = res.ContentType;
       if (res.ETag !== undefined) image.etag = res.ETag;

@@ -12,6 +12,15 @@ export interface SourceImage {
   /** Origin's Last-Modified / ETag, when known, for logging and future conditional fetches. */
   lastModified?: Date;
   etag?: string;
+  /**
+   * The same bytes as a file libvips can open itself (local:// on Linux: `/proc/self/fd/N` of
+   * the descriptor they were read from, so it names that very file whatever becomes of its path
+   * meanwhile). A file takes loader options a buffer cannot, such as JPEG shrink-on-load.
+   * Valid until `close()`.
+   */
+  path?: string;
+  /** Lets go of what the source holds besides its bytes (the open file); once, success or not. */
+  close?: () => void;
 }
 
 /** Per-request context for a fetch. */

@@ -4,6 +4,7 @@ import { describe, test } from 'node:test';
 import { configProblems } from '../../test/helpers/config-problems.ts';
 import { type Env, EnvReader } from '../env.ts';
 import { HttpError } from '../errors.ts';
+import { BufferPool } from './buffer_pool.ts';
 import { parseSourceUrl } from './index.ts';
 import { objectAddress, readCapped, storeError } from './objectstore.ts';
 import {
@@ -165,9 +166,10 @@ describe('readCapped', () => {
   const chunks = (n: number, size: number) =>
     Readable.from(Array.from({ length: n }, () => Buffer.alloc(size, 7)));
   const signal = () => new AbortController().signal;
+  const pool = new BufferPool();
 
   test('reads everything under the limit', async () => {
-    const data = await readCapped('x', chunks(4, 10), 40, signal());
+    const data = await readCapped('x', chunks(4, 10), 40, signal(), pool);
     assert.equal(data.length, 40);
   });
 
@@ -182,7 +184,7 @@ describe('readCapped', () => {
       })(),
     );
     await assert.rejects(
-      readCapped('x', body, 35, signal()),
+      readCapped('x', body, 35, signal(), pool),
       (err: unknown) => err instanceof HttpError && err.status === 422,
     );
     assert.ok(read <= 5, `read ${read} chunks`);
@@ -192,7 +194,7 @@ describe('readCapped', () => {
   test('an announced length over the limit is refused before reading', async () => {
     const body = chunks(1, 10);
     await assert.rejects(
-      readCapped('x', body, 5, signal(), 10),
+      readCapped('x', body, 5, signal(), pool, 10),
       (err: unknown) => err instanceof HttpError && err.status === 422,
     );
     assert.ok(body.destroyed);
@@ -200,7 +202,7 @@ describe('readCapped', () => {
 
   test('a body shorter than announced is corrupted (422)', async () => {
     await assert.rejects(
-      readCapped('x', chunks(1, 10), 0, signal(), 20),
+      readCapped('x', chunks(1, 10), 0, signal(), pool, 20),
       (err: unknown) => err instanceof HttpError && err.kind === 'source_truncated',
     );
   });

@@ -8,8 +8,10 @@
  * - `startBlackHole()`, `startCountingProxy()`: a store that never answers, a TCP proxy that counts
  *   connections. (The HTTP origin the tests share is test/helpers/http-origin.ts.)
  */
+
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { AddressInfo, Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { HttpError } from '../errors.ts';
@@ -89,6 +91,21 @@ export function sourceConformanceSuite(name: string, setup: () => Promise<Source
       const img = await h.sources.fetch(h.url('plain/blob.bin'), ctx());
       assert.equal(img.data.length, blob.length);
       assert.ok(img.data.equals(blob), 'bytes differ');
+    });
+
+    test('a path given with the bytes names the same bytes, until close()', async () => {
+      const img = await h.sources.fetch(h.url('plain/blob.bin'), ctx());
+      try {
+        if (img.path !== undefined)
+          assert.ok(readFileSync(img.path).equals(blob), 'the path reads other bytes');
+      } finally {
+        img.close?.();
+      }
+      assert.equal(
+        img.close === undefined,
+        img.path === undefined,
+        'a path comes with close() and only then',
+      );
     });
 
     test('keys with spaces, non-ASCII, %, + and # are found', async () => {

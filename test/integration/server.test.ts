@@ -4,10 +4,11 @@
  * headers, statuses and negotiation a client sees.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import { sign } from '../../service/url/signature.ts';
+import { eventually } from '../helpers/eventually.ts';
 import { animatedGif, hugePng, jpeg, png, randomBytes, svg, truncated } from '../helpers/images.ts';
 import { photoOfAtLeast } from '../helpers/photos.ts';
 import { bytes, startTestServer, type TestServer } from './harness.ts';
@@ -187,6 +188,33 @@ describe('server over a real socket', () => {
       assert.equal(res.headers.get('expires'), null);
     });
   }
+
+  it('keeps no source file open once answered: transformed, refused, passed through or abandoned', async () => {
+    // Descriptors of this process (the server runs in it) open on a file of the local root.
+    const openSources = () =>
+      readdirSync('/proc/self/fd').filter((fd) => {
+        try {
+          return readlinkSync(`/proc/self/fd/${fd}`).startsWith(s.root);
+        } catch {
+          return false; // closed meanwhile
+        }
+      }).length;
+    assert.equal(openSources(), 0);
+    const paths = [
+      '/insecure/rs:fit:300:300/plain/local:///photo.jpg',
+      '/insecure/rs:fill:200:200/plain/local:///photo.jpg',
+      '/insecure/rs:fit:50:50/plain/local:///broken.jpg',
+      '/insecure/rs:fit:50:50/plain/local:///random.jpg',
+      '/insecure/rs:fit:50:50/plain/local:///huge.png',
+      '/insecure/raw:1/plain/local:///small.jpg',
+    ];
+    for (let round = 0; round < 4; round++) {
+      await Promise.all(paths.map(async (p) => (await s.get(p)).arrayBuffer()));
+    }
+    // A client that leaves before its answer.
+    await assert.rejects(fetch(`${s.base}${paths[0]}`, { signal: AbortSignal.timeout(1) }));
+    await eventually('no source file open', () => (openSources() === 0 ? true : undefined), 5000);
+  });
 
   it('answers 405 with Allow to methods other than GET and HEAD', async () => {
     const res = await s.get('/insecure/plain/local:///small.jpg', {}, 'POST');

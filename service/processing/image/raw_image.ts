@@ -1,4 +1,4 @@
-import sharp, { type Sharp } from 'sharp';
+import sharp, { type OverlayOptions, type Sharp } from 'sharp';
 import type { Rgb } from '../../options/processing_options.ts';
 import { resultTooBig } from '../errors.ts';
 import type { Img, Overlay } from './image.ts';
@@ -160,27 +160,9 @@ export class RawImage implements Img {
   }
 
   async composite(overlay: Overlay, left: number, top: number, tile: boolean): Promise<RawImage> {
-    let ov = new RawImage(overlay.data, overlay.width, overlay.height, 4, this.maxPixels);
-    if (tile) {
-      ov = await ov.extract(0, 0, Math.min(ov.width, this.width), Math.min(ov.height, this.height));
-      return this.derive(
-        this.sharp().composite([
-          { input: ov.data, raw: rawInfo(ov), tile: true, gravity: 'centre', blend: 'over' },
-        ]),
-      );
-    }
-    // Keep only the part of the overlay that lands on the image.
-    const srcX = Math.max(0, -left);
-    const srcY = Math.max(0, -top);
-    const w = Math.min(ov.width - srcX, this.width - Math.max(0, left));
-    const h = Math.min(ov.height - srcY, this.height - Math.max(0, top));
-    if (w <= 0 || h <= 0) return this;
-    ov = await ov.extract(srcX, srcY, w, h);
-    return this.derive(
-      this.sharp().composite([
-        { input: ov.data, raw: rawInfo(ov), left: Math.max(0, left), top: Math.max(0, top), blend: 'over' },
-      ]),
-    );
+    const layer = await overlayLayer(overlay, this, left, top, tile);
+    if (layer === undefined) return this;
+    return this.derive(drawLayer(this.sharp(), layer, this.hasAlpha));
   }
 
   async trim(
@@ -234,6 +216,42 @@ export class RawImage implements Img {
       first.maxPixels,
     );
   }
+}
+
+/**
+ * What sharp composites for `overlay` (RGBA) drawn at (left, top) on an image of `base`'s size,
+ * or tiled over it: only the part that lands on the image (sharp refuses a larger overlay).
+ * Undefined when nothing of it lands.
+ */
+export async function overlayLayer(
+  overlay: Overlay,
+  base: { width: number; height: number; maxPixels: number },
+  left: number,
+  top: number,
+  tile: boolean,
+): Promise<OverlayOptions | undefined> {
+  let ov = new RawImage(overlay.data, overlay.width, overlay.height, 4, base.maxPixels);
+  if (tile) {
+    ov = await ov.extract(0, 0, Math.min(ov.width, base.width), Math.min(ov.height, base.height));
+    return { input: ov.data, raw: rawInfo(ov), tile: true, gravity: 'centre', blend: 'over' };
+  }
+  const srcX = Math.max(0, -left);
+  const srcY = Math.max(0, -top);
+  const w = Math.min(ov.width - srcX, base.width - Math.max(0, left));
+  const h = Math.min(ov.height - srcY, base.height - Math.max(0, top));
+  if (w <= 0 || h <= 0) return undefined;
+  ov = await ov.extract(srcX, srcY, w, h);
+  return { input: ov.data, raw: rawInfo(ov), left: Math.max(0, left), top: Math.max(0, top), blend: 'over' };
+}
+
+/**
+ * `layer` drawn over the pipeline's image. libvips' composite always gives an alpha channel;
+ * over an opaque image it is opaque everywhere and is dropped, so the result stays as opaque as
+ * the image was (as imgproxy's: a watermarked JPEG saved as PNG has no alpha channel).
+ */
+export function drawLayer(pipeline: Sharp, layer: OverlayOptions, baseHasAlpha: boolean): Sharp {
+  const drawn = pipeline.composite([layer]);
+  return baseHasAlpha ? drawn : drawn.removeAlpha();
 }
 
 function rawInfo(img: RawImage) {
