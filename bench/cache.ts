@@ -31,7 +31,6 @@ import {
   mkdirSync,
   mkdtempSync,
   openSync,
-  readdirSync,
   readFileSync,
   rmSync,
   writeFileSync,
@@ -41,7 +40,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parse, stringify } from 'yaml';
 import { type Pod, REPO, startPod } from '../test/pod/run-pod.ts';
-import { run as runCommand, table, wrkFigures } from './harness.ts';
+import { run as runCommand, table, treeCpuSeconds, wrkFigures } from './harness.ts';
 import { CACHE_DIR, ensurePhotos, ensureWrk, HarnessError, prepareSources } from './setup.ts';
 
 const HIT_TARGET = 0.8;
@@ -234,39 +233,6 @@ interface WrkResult {
   p99Ms: number;
   /** CPU time of the server's processes per request, in microseconds, when measured. */
   cpuUs?: number;
-}
-
-/** The pid and its descendants (parent ids from /proc/PID/stat). */
-function processTree(root: number): number[] {
-  const children = new Map<number, number[]>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
-    } catch {
-      // ended while listing
-    }
-  }
-  const tree = [root];
-  for (let i = 0; i < tree.length; i++) tree.push(...(children.get(tree[i]!) ?? []));
-  return tree;
-}
-
-/** User + system CPU seconds of a process tree so far (clock ticks of 1/100 s). */
-function treeCpuSeconds(root: number): number {
-  let ticks = 0;
-  for (const pid of processTree(root)) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ticks += Number(fields[11]) + Number(fields[12]);
-    } catch {
-      // ended
-    }
-  }
-  return ticks / 100;
 }
 
 /** wrk, also measuring the CPU the server (the process tree at `serverPid`) spent per request. */
