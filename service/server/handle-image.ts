@@ -79,7 +79,7 @@ export async function handleImage(req: ImageRequest, deps: ImageDeps): Promise<I
     const acquired = now();
     metrics?.span('queue', (acquired - queued) / 1000);
     try {
-      return await work(req, deps, parsed, child, queued, acquired);
+      return await work({ req, deps, parsed, child, queued, acquired });
     } finally {
       release();
     }
@@ -88,15 +88,19 @@ export async function handleImage(req: ImageRequest, deps: ImageDeps): Promise<I
   }
 }
 
-async function work(
-  req: ImageRequest,
-  deps: ImageDeps,
-  parsed: ParsedUrl,
-  child: (name: string) => Span | undefined,
-  queued: number,
-  acquired: number,
-): Promise<ImageAnswer> {
-  const { metrics, tracing } = deps;
+/** One image request once it holds a worker: what it was asked, and when it queued and started. */
+interface Job {
+  req: ImageRequest;
+  deps: ImageDeps;
+  parsed: ParsedUrl;
+  child: (name: string) => Span | undefined;
+  queued: number;
+  acquired: number;
+}
+
+async function work(job: Job): Promise<ImageAnswer> {
+  const { req, deps, parsed, child } = job;
+  const { tracing } = deps;
   const download = child('download');
   const source: SourceImage = await phase(download, () =>
     deps.sources.fetch(parsed.sourceUrl, {
@@ -107,21 +111,14 @@ async function work(
     }),
   );
   try {
-    return await transform(req, deps, parsed, child, source, queued, acquired);
+    return await transform(job, source);
   } finally {
     source.close?.();
   }
 }
 
-async function transform(
-  req: ImageRequest,
-  deps: ImageDeps,
-  parsed: ParsedUrl,
-  child: (name: string) => Span | undefined,
-  source: SourceImage,
-  queued: number,
-  acquired: number,
-): Promise<ImageAnswer> {
+async function transform(job: Job, source: SourceImage): Promise<ImageAnswer> {
+  const { req, deps, parsed, child, queued, acquired } = job;
   const { metrics, tracing } = deps;
   const fetched = now();
   metrics?.span('download', (fetched - acquired) / 1000);
