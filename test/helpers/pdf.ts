@@ -63,6 +63,11 @@ export function makePdf(pages: readonly PdfPage[], opts: PdfOptions = {}): Buffe
     objects.push(`<< /Type /Action /S /JavaScript /JS (${js}) >>`);
   }
 
+  return serializePdf(objects);
+}
+
+/** A PDF file of these objects (numbered from 1, the first being the catalog), with its xref table. */
+function serializePdf(objects: readonly string[]): Buffer {
   let out = '%PDF-1.7\n%\xe2\xe3\xcf\xd3\n';
   const offsets: number[] = [];
   for (const [i, body] of objects.entries()) {
@@ -126,17 +131,7 @@ export function nestedFormsPdf(depth: number, fanout: number, size = 600): Buffe
       stream(`/Type /XObject /Subtype /Form /BBox [0 0 ${size} ${size}] /Resources ${resources}`, content),
     );
   }
-  let out = '%PDF-1.7\n';
-  const offsets: number[] = [];
-  for (const [i, body] of objects.entries()) {
-    offsets.push(out.length);
-    out += `${i + 1} 0 obj\n${body}\nendobj\n`;
-  }
-  const xref = out.length;
-  out += `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n`;
-  for (const o of offsets) out += `${String(o).padStart(10, '0')} 00000 n \n`;
-  out += `trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
-  return Buffer.from(out, 'latin1');
+  return serializePdf(objects);
 }
 
 /**
