@@ -181,6 +181,10 @@ export const stopServer = async (server: Server): Promise<void> => {
 };
 
 /** An imgproxy binary, if one is at hand: `explicit` (--imgproxy), the variables, the bench cache, or PATH. */
+/** Why imgproxy is missing from a bench: this repository never builds it. */
+export const NO_IMGPROXY_NOTE =
+  'imgproxy: not measured (no binary: pass --imgproxy PATH or set TINYCDN_IMGPROXY; none is built here)';
+
 export const findImgproxy = (explicit: string | undefined): string | undefined => {
   const candidates = [
     explicit,

@@ -38,6 +38,7 @@ import { parseArgs } from 'node:util';
 import sharp, { type Metadata } from 'sharp';
 import {
   findImgproxy,
+  NO_IMGPROXY_NOTE,
   processTree,
   resetPeak,
   type Server,
@@ -444,11 +445,7 @@ export const runPeersBench = async (opts: PeersBenchOptions): Promise<void> => {
     thumbor: opts.thumbor ? ensureThumbor() : undefined,
   };
   if (!bin.imgproxy) {
-    notes.push(
-      opts.imgproxy === false
-        ? 'imgproxy: not measured (--no-imgproxy)'
-        : 'imgproxy: not measured (no binary: pass --imgproxy PATH or set TINYCDN_IMGPROXY; none is built here)',
-    );
+    notes.push(opts.imgproxy === false ? 'imgproxy: not measured (--no-imgproxy)' : NO_IMGPROXY_NOTE);
   }
   if (!bin.thumbor) notes.push('thumbor: not measured (--no-thumbor)');
   console.log('\nbench: tinycdn side by side with imgproxy and thumbor, cell by cell');

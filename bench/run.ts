@@ -38,6 +38,7 @@ import { parseCacheBenchArgs, runCacheBench } from './cache.ts';
 import {
   checkServer,
   findImgproxy,
+  NO_IMGPROXY_NOTE,
   processTree,
   resetPeak,
   run,
@@ -241,10 +242,7 @@ const main = async (): Promise<void> => {
         }
       }
     } else {
-      imgproxyNote = args['no-imgproxy']
-        ? 'imgproxy: not measured (--no-imgproxy)'
-        : 'imgproxy: not measured (no binary: pass --imgproxy PATH, or build one with libvips-dev and CGO: ' +
-          '`go install github.com/imgproxy/imgproxy/v3@VERSION` into ~/.cache/tinycdn/bench/imgproxy/bin)';
+      imgproxyNote = args['no-imgproxy'] ? 'imgproxy: not measured (--no-imgproxy)' : NO_IMGPROXY_NOTE;
     }
 
     let sharpThreads = 0;
