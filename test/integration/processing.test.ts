@@ -484,6 +484,25 @@ describe('watermark', async () => {
     assert.ok(count > 400 && count < 900, `${count} green samples`);
   });
 
+  test('leaves an opaque image opaque, and an image with alpha its alpha (as imgproxy)', async () => {
+    const drawn = await wmProc.process({
+      data: grey,
+      options: po({ watermark: wm({ position: 'soea' }) }),
+      accepts: noAccept,
+    });
+    assert.equal(drawn.format, 'png');
+    assert.equal((await sharp(drawn.data).metadata()).hasAlpha, false);
+    const clear = await sharp({ create: { width: 100, height: 100, channels: 4, background: '#80808080' } })
+      .png()
+      .toBuffer();
+    const kept = await wmProc.process({
+      data: clear,
+      options: po({ watermark: wm({ position: 'soea' }) }),
+      accepts: noAccept,
+    });
+    assert.equal((await sharp(kept.data).metadata()).hasAlpha, true);
+  });
+
   test('a watermark without opacity is not drawn', async () => {
     const r = await wmProc.process({ data: grey, options: po(), accepts: noAccept });
     near((await decode(r)).at(50, 50), [128, 128, 128, 255], 5);

@@ -162,7 +162,11 @@ export class RawImage implements Img {
   async composite(overlay: Overlay, left: number, top: number, tile: boolean): Promise<RawImage> {
     const layer = await overlayLayer(overlay, this, left, top, tile);
     if (layer === undefined) return this;
-    return this.derive(drawLayer(this.sharp(), layer, this.hasAlpha));
+    // libvips' composite always gives an alpha channel; over an opaque image it is opaque
+    // everywhere and is dropped, so the result stays as opaque as the image was (as imgproxy's:
+    // a watermarked JPEG saved as PNG has no alpha channel).
+    const drawn = this.sharp().composite([layer]);
+    return this.derive(this.hasAlpha ? drawn : drawn.removeAlpha());
   }
 
   async trim(
@@ -223,7 +227,7 @@ export class RawImage implements Img {
  * or tiled over it: only the part that lands on the image (sharp refuses a larger overlay).
  * Undefined when nothing of it lands.
  */
-export async function overlayLayer(
+async function overlayLayer(
   overlay: Overlay,
   base: { width: number; height: number; maxPixels: number },
   left: number,
@@ -242,16 +246,6 @@ export async function overlayLayer(
   if (w <= 0 || h <= 0) return undefined;
   ov = await ov.extract(srcX, srcY, w, h);
   return { input: ov.data, raw: rawInfo(ov), left: Math.max(0, left), top: Math.max(0, top), blend: 'over' };
-}
-
-/**
- * `layer` drawn over the pipeline's image. libvips' composite always gives an alpha channel;
- * over an opaque image it is opaque everywhere and is dropped, so the result stays as opaque as
- * the image was (as imgproxy's: a watermarked JPEG saved as PNG has no alpha channel).
- */
-export function drawLayer(pipeline: Sharp, layer: OverlayOptions, baseHasAlpha: boolean): Sharp {
-  const drawn = pipeline.composite([layer]);
-  return baseHasAlpha ? drawn : drawn.removeAlpha();
 }
 
 function rawInfo(img: RawImage) {
