@@ -25,12 +25,10 @@ RUN npm pkg delete devDependencies \
 # ---- runtime -----------------------------------------------------------------------------------
 FROM ${NODE_IMAGE}
 
-# Memory allocator: jemalloc, preloaded. With glibc's malloc, libvips' many threads fragment
-# memory so RSS keeps growing under load, and sharp detects glibc without jemalloc and drops to
-# one libvips thread per image. jemalloc keeps RSS flat *and* lets sharp use every core, which
-# MALLOC_ARENA_MAX=2 (the other fix) does not: it caps fragmentation but sharp still stays at one
-# thread. The symlink gives LD_PRELOAD one path on amd64 (x86_64-linux-gnu) and arm64
-# (aarch64-linux-gnu).
+# Memory allocator: jemalloc, preloaded. With glibc's malloc, the threads that run libvips each
+# get an arena of their own and fragment it, so RSS creeps up over a long load; jemalloc hands
+# freed pages back (sharp's documentation recommends it for servers). The symlink gives
+# LD_PRELOAD one path on amd64 (x86_64-linux-gnu) and arm64 (aarch64-linux-gnu).
 RUN apt-get update \
   && apt-get install -y --no-install-recommends libjemalloc2 \
   && rm -rf /var/lib/apt/lists/* \
@@ -55,5 +53,8 @@ COPY . .
 # The image's `node` user, by number so Kubernetes' runAsNonRoot can check it.
 USER 1000:1000
 EXPOSE 8080
-ENTRYPOINT ["node", "bin/tinycdn.js"]
+# V8's young generation capped at 8 MB a semi-space: at 16 connections of small thumbnails the
+# default lets it grow to ~70 MB more of RSS (peak 297 MB against 230) for no CPU saved (10.1 ms
+# a request either way; docs/performance.md). The pod tests and benchmarks read this line.
+ENTRYPOINT ["node", "--max-semi-space-size=8", "bin/tinycdn.js"]
 CMD ["serve"]

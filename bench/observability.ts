@@ -37,6 +37,7 @@ import { parseArgs } from 'node:util';
 import { loadObservabilityConfig } from '../service/observability/config.ts';
 import { ServiceMetrics } from '../service/observability/metrics.ts';
 import { startTracing, type Tracing } from '../service/observability/tracing.ts';
+import { imageEntrypoint } from '../test/helpers/entrypoint.ts';
 import {
   checkServer,
   freePort,
@@ -50,7 +51,7 @@ import {
   table,
   wrk,
 } from './harness.ts';
-import { CACHE_DIR, ensurePhotos, ensureWrk, HarnessError, prepareSources, REPO } from './setup.ts';
+import { CACHE_DIR, ensurePhotos, ensureWrk, HarnessError, prepareSources } from './setup.ts';
 
 const TARGET_RATIO = 0.95;
 const TRANSFORM = 'rs:fit:300:300';
@@ -227,7 +228,7 @@ export const runObservabilityBench = async (opts: ObservabilityBenchOptions): Pr
     for (const v of variants) {
       log(`starting ${v.name}`);
       const slug = `tinycdn-observability-${v.name.replace(/[^a-z0-9.]+/g, '-')}`;
-      v.server = await startServer(slug, [process.execPath, join(REPO, 'bin', 'tinycdn.js'), 'serve'], dir, {
+      v.server = await startServer(slug, [...imageEntrypoint(), 'serve'], dir, {
         ...clean,
         ...v.env,
       });

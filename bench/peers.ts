@@ -36,6 +36,7 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp, { type Metadata } from 'sharp';
+import { imageEntrypoint } from '../test/helpers/entrypoint.ts';
 import {
   findImgproxy,
   NO_IMGPROXY_NOTE,
@@ -212,10 +213,9 @@ const startPeers = async (
 ): Promise<void> => {
   const sameEnv = { IMGPROXY_WATERMARK_PATH: watermark };
   log('starting tinycdn');
-  const script = join(REPO, 'bin', 'tinycdn.js');
   peers.push({
     name: 'tinycdn',
-    server: await startServer('peers-tinycdn', [process.execPath, script, 'serve'], sourcesDir, sameEnv),
+    server: await startServer('peers-tinycdn', [...imageEntrypoint(), 'serve'], sourcesDir, sameEnv),
     version: `node ${process.version}, sharp ${sharp.versions.sharp} / libvips ${sharp.versions.vips}`,
     path: imgproxyPath,
   });

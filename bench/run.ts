@@ -34,6 +34,7 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
+import { imageEntrypoint } from '../test/helpers/entrypoint.ts';
 import { parseCacheBenchArgs, runCacheBench } from './cache.ts';
 import {
   checkServer,
@@ -58,7 +59,6 @@ import {
   ensureWrk,
   HarnessError,
   prepareSources,
-  REPO,
   SOURCE_HEIGHT,
   SOURCE_WIDTH,
 } from './setup.ts';
@@ -102,8 +102,12 @@ for (const [name, n] of [
   }
 }
 
-/** The server under test; TINYCDN_BENCH_SERVER_SCRIPT may name another script taking `serve`. */
-const SERVER_SCRIPT = process.env['TINYCDN_BENCH_SERVER_SCRIPT'] ?? join(REPO, 'bin', 'tinycdn.js');
+/**
+ * The server under test, started as the image starts it; TINYCDN_BENCH_SERVER_SCRIPT may name
+ * another script taking `serve` (run with the image's Node.js flags).
+ */
+const IMAGE_ENTRYPOINT = imageEntrypoint();
+const SERVER_SCRIPT = process.env['TINYCDN_BENCH_SERVER_SCRIPT'] ?? IMAGE_ENTRYPOINT.at(-1)!;
 
 const log = (message: string) => console.error(`bench: ${message}`);
 
@@ -221,7 +225,12 @@ const main = async (): Promise<void> => {
   process.once('SIGTERM', stopAll);
   try {
     log(`starting ${SERVER_SCRIPT} serve`);
-    const tinycdn = await startServer('tinycdn', [process.execPath, SERVER_SCRIPT, 'serve'], dir, allocEnv);
+    const tinycdn = await startServer(
+      'tinycdn',
+      [...IMAGE_ENTRYPOINT.slice(0, -1), SERVER_SCRIPT, 'serve'],
+      dir,
+      allocEnv,
+    );
     servers.push(tinycdn);
     await checkServer(tinycdn, paths);
 

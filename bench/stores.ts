@@ -16,6 +16,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { imageEntrypoint } from '../test/helpers/entrypoint.ts';
 import { S3_ACCESS_KEY, S3_SECRET_KEY, startSeaweedFs } from '../test/integration/stores.ts';
 import {
   checkServer,
@@ -29,7 +30,7 @@ import {
   table,
   wrk,
 } from './harness.ts';
-import { CACHE_DIR, ensurePhotos, ensureWrk, HarnessError, prepareSources, REPO } from './setup.ts';
+import { CACHE_DIR, ensurePhotos, ensureWrk, HarnessError, prepareSources } from './setup.ts';
 
 const TRANSFORM = 'rs:fit:300:300';
 
@@ -59,7 +60,7 @@ export const runStoresBench = async (opts: StoresBenchOptions): Promise<void> =>
     }
     admin.destroy();
 
-    server = await startServer('tinycdn-stores', ['node', join(REPO, 'bin', 'tinycdn.js'), 'serve'], dir, {
+    server = await startServer('tinycdn-stores', [...imageEntrypoint(), 'serve'], dir, {
       IMGPROXY_USE_S3: 'true',
       IMGPROXY_S3_ENDPOINT: store.endpoint,
       IMGPROXY_S3_REGION: 'us-east-1',

@@ -5,7 +5,7 @@
  * - The objects are the real `tinycdn render -f FILE` output (the CLI is run): the Deployment's
  *   pod template and the ConfigMap it mounts. Secrets named by `secretKeyRef` come from the test.
  * - Each container starts the real program with exactly its env and args: `tinycdn` is
- *   `node bin/tinycdn.js ARGS` (the image's entrypoint), `cache` is Debian's nginx with the
+ *   the image's entrypoint (`node FLAGS bin/tinycdn.js`, read from the Dockerfile) with ARGS, `cache` is Debian's nginx with the
  *   container's command, `nginx-exporter` (monitoring on) is the official NGINX Prometheus
  *   exporter built from its Go module (test/fixtures/nginx-exporter.sh; the image's entrypoint is
  *   the exporter) with the container's args. Env is the container's own plus PATH and HOSTNAME,
@@ -58,9 +58,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseAllDocuments } from 'yaml';
+import { imageEntrypoint } from '../helpers/entrypoint.ts';
 
 export const REPO = join(import.meta.dirname, '..', '..');
-const TINYCDN_BIN = join(REPO, 'bin', 'tinycdn.js');
 const FORWARD_SCRIPT = join(import.meta.dirname, 'forward.ts');
 
 /** PATH inside the containers (a Debian image's). */
@@ -131,9 +131,13 @@ export interface PodSpec {
 
 /** Runs `tinycdn render -f FILE [ARGS]` (the real CLI) and returns its documents. */
 export function render(manifestPath: string, args: string[] = []): KubeDoc[] {
-  const r = spawnSync(process.execPath, [TINYCDN_BIN, 'render', '-f', manifestPath, ...args], {
-    encoding: 'utf8',
-  });
+  const r = spawnSync(
+    process.execPath,
+    [join(REPO, 'bin', 'tinycdn.js'), 'render', '-f', manifestPath, ...args],
+    {
+      encoding: 'utf8',
+    },
+  );
   if (r.status !== 0) throw new Error(`tinycdn render -f ${manifestPath} failed (${r.status}): ${r.stderr}`);
   return parseAllDocuments(r.stdout)
     .map((d) => d.toJS() as KubeDoc | null)
@@ -805,9 +809,9 @@ export async function startPod(opts: PodOptions): Promise<Pod> {
     let argv: string[];
     let cwd = '/';
     if (spec.name === 'tinycdn') {
-      // The tinycdn image's entrypoint is the CLI.
+      // The tinycdn image's entrypoint (the CLI, with its Node.js flags), read from the Dockerfile.
       if (spec.command !== undefined) throw new Error('tinycdn: a command override is not supported');
-      argv = [process.execPath, TINYCDN_BIN, ...(spec.args ?? []).map(rewrite)];
+      argv = [...imageEntrypoint(), ...(spec.args ?? []).map(rewrite)];
       cwd = REPO;
     } else if (spec.name === 'nginx-exporter') {
       // The exporter image's entrypoint is the exporter. The build cache may sit under a home
