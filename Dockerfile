@@ -36,7 +36,8 @@ RUN apt-get update \
   && test -e /usr/local/lib/libjemalloc.so.2
 
 # Read-only root file system: nothing writes outside /tmp (mount an emptyDir or tmpfs there).
-# TMPDIR is where libvips puts temporary files for very large images; XDG_CACHE_HOME and HOME
+# TMPDIR is where libvips puts temporary files for very large images and where a fetched JPEG
+# is copied (an unnamed file) to be shrunk on load at imgproxy's factor; XDG_CACHE_HOME and HOME
 # catch any cache a library would write (fontconfig for SVG text).
 ENV NODE_ENV=production \
     LD_PRELOAD=/usr/local/lib/libjemalloc.so.2 \

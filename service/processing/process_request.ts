@@ -4,8 +4,11 @@ import type { ImageFormat, ProcessingOptions } from '../options/processing_optio
 export interface ProcessRequest {
   /** The whole source image as fetched (already bounded by the source size limit). */
   data: Buffer;
-  /** The same bytes as a file libvips can open (see SourceImage.path), when there is one. */
-  path?: string | undefined;
+  /**
+   * The same bytes as a file libvips can open, asked for only by a decoder that needs one
+   * (sources/source_file.ts); resolves to undefined when there is none.
+   */
+  file?: (() => Promise<string | undefined>) | undefined;
   /** Fully resolved options: config defaults, presets and URL options merged. */
   options: ProcessingOptions;
   /** What the client's Accept header allows, as the server derived it. */

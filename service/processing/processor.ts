@@ -65,7 +65,7 @@ async function processImage(
   if (po.format !== undefined && !canSave(po.format)) throw cannotSaveFormat(po.format);
   if (!canRead(srcFormat)) throw unsupportedImageType();
 
-  const src = await openSource(data, srcFormat, po, { signal, path: req.path });
+  const src = await openSource(data, srcFormat, po, { signal, file: req.file });
   const h = src.header;
   signal?.throwIfAborted();
 

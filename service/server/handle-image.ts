@@ -14,6 +14,7 @@ import { endWithError, type Span, type Tracing } from '../observability/tracing.
 import type { Processor } from '../processing/index.ts';
 import type { ProcessResult } from '../processing/process_request.ts';
 import type { SourceImage, Sources } from '../sources/index.ts';
+import { SourceFile } from '../sources/source_file.ts';
 import type { UrlConfig } from '../url/config.ts';
 import { type ParsedUrl, parsePath } from '../url/parser.ts';
 import type { Accepts } from './negotiate.ts';
@@ -110,14 +111,16 @@ async function work(job: Job): Promise<ImageAnswer> {
       maxBytes: parsed.options.security.maxSrcFileSize,
     }),
   );
+  const file = new SourceFile(source);
   try {
-    return await transform(job, source);
+    return await transform(job, source, file);
   } finally {
+    await file.close();
     source.close?.();
   }
 }
 
-async function transform(job: Job, source: SourceImage): Promise<ImageAnswer> {
+async function transform(job: Job, source: SourceImage, file: SourceFile): Promise<ImageAnswer> {
   const { req, deps, parsed, child, queued, acquired } = job;
   const { metrics, tracing } = deps;
   const fetched = now();
@@ -130,7 +133,7 @@ async function transform(job: Job, source: SourceImage): Promise<ImageAnswer> {
     () =>
       deps.processor.process({
         data: source.data,
-        path: source.path,
+        file: () => file.path(),
         options: parsed.options,
         accepts: req.accepts,
         signal: req.signal,

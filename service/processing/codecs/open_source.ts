@@ -73,7 +73,7 @@ export async function openSource(
   data: Buffer,
   format: ImageFormat,
   po: ProcessingOptions,
-  opts: { headerOnly?: boolean; signal?: AbortSignal; path?: string | undefined } = {},
+  opts: { headerOnly?: boolean; signal?: AbortSignal; file?: SourceFileOf | undefined } = {},
 ): Promise<OpenedSource> {
   const limitMp = Math.max(po.security.maxSrcResolution, po.security.maxAnimationFrameResolution);
 
@@ -86,7 +86,7 @@ export async function openSource(
     if (entry.kind === 'dib') return openDib(entry.data, entry.header, po.security);
     return openWithSharp(entry.data, 'ico', limitMp, po.security, false);
   }
-  return openWithSharp(data, format, limitMp, po.security, opts.headerOnly ?? false, opts.path);
+  return openWithSharp(data, format, limitMp, po.security, opts.headerOnly ?? false, opts.file);
 }
 
 async function openWithSharp(
@@ -95,7 +95,7 @@ async function openWithSharp(
   limitMp: number,
   security: SecurityOptions,
   headerOnly: boolean,
-  path?: string,
+  file?: SourceFileOf,
 ): Promise<OpenedSource> {
   const headerOpts: SharpOptions = { failOn: 'none', limitInputPixels: megapixels(limitMp) };
   // HEIF holding HEVC (the usual HEIC) cannot be decoded by the bundled libvips, HEIF holding
@@ -139,8 +139,9 @@ async function openWithSharp(
         // sharp shrinks JPEG/WebP while decoding when the resize is the only operation.
         const w = exact?.width ?? (resized ? Math.max(1, round(header.width * prescale)) : header.width);
         const h = exact?.height ?? (resized ? Math.max(1, round(header.height * prescale)) : header.height);
-        const input =
-          format === 'jpeg' ? shrinkingInput(data, header, { width: w, height: h }, prescale, path) : data;
+        const shrink = format === 'jpeg' ? fileShrink(header, { width: w, height: h }, prescale) : undefined;
+        const path = shrink === undefined ? undefined : await file?.();
+        const input = path === undefined ? data : `${path}[shrink=${shrink}]`;
         // Deferred: if no later step needs the pixels, decoding happens inside the encoder's pass.
         return new DeferredImage({
           open: () => (resized ? sharp(input, opts(1)).resize(w, h, { fit: 'fill' }) : sharp(input, opts(1))),
@@ -157,29 +158,30 @@ async function openWithSharp(
 }
 
 /**
- * What sharp decodes: the buffer, or for a JPEG shrunk while decoding (prescale 1/2, 1/4, 1/8)
- * and available as a file, the file with the shrink factor as a loader option. sharp picks the
- * shrink of a buffer itself and takes one step less than asked whenever the factor is within
- * one of a power of two (8.5 decodes at 1/4, 4.0 at 1/2), then resizes twice as many pixels:
- * the file form decodes at imgproxy's factor, which costs a quarter of the pixels. Not when
- * sharp would shrink the loaded image on load again (twice or more left to go: below 1/16),
- * which it can only do from a buffer, and where it picks 1/8 from the buffer anyway.
+ * The shrink a JPEG should be opened with as a file (`FILE[shrink=N]`), or undefined when the
+ * buffer does as well. A file takes the loader's shrink (prescale 1/2, 1/4, 1/8) as asked, at
+ * imgproxy's factor. sharp picks the shrink of a buffer itself and takes one step less whenever
+ * the factor is within one of a power of two (8.5 decodes at 1/4, 4.0 at 1/2), then resizes
+ * twice as many pixels, four times the work. Not when sharp would shrink the loaded image on
+ * load again (twice or more left to go: below 1/16), which it only does from a buffer, and
+ * where it picks 1/8 from the buffer anyway.
  */
-function shrinkingInput(
-  data: Buffer,
+export function fileShrink(
   header: { width: number; height: number },
   target: { width: number; height: number },
   prescale: number,
-  path: string | undefined,
-): Buffer | string {
+): number | undefined {
   const by = 1 / prescale;
-  if (path === undefined || !JPEG_SHRINKS.has(by)) return data;
+  if (!JPEG_SHRINKS.has(by)) return undefined;
   const left = Math.min(
     Math.ceil(header.width / by) / target.width,
     Math.ceil(header.height / by) / target.height,
   );
-  return left < 2 ? `${path}[shrink=${by}]` : data;
+  return left < 2 ? by : undefined;
 }
+
+/** The source's bytes as a file libvips can open, made on demand (sources/source_file.ts). */
+export type SourceFileOf = () => Promise<string | undefined>;
 
 const JPEG_SHRINKS = new Set([2, 4, 8]);
 
