@@ -5,7 +5,9 @@
  *
  * - Sources: the 8 photos of bench/setup.ts (2560x1600 JPEG). Each server starts once on a free
  *   127.0.0.1 port: `tinycdn serve` and imgproxy with the same IMGPROXY_* settings (local
- *   filesystem root, IMGPROXY_WATERMARK_PATH to a PNG with alpha made here, no key or salt);
+ *   filesystem root, IMGPROXY_WATERMARK_PATH to a PNG with alpha made here, no key or salt),
+ *   each with its Docker image's memory settings (tinycdn: jemalloc, MALLOC_CONF and the Node.js
+ *   flags of its Dockerfile; imgproxy: MALLOC_ARENA_MAX=2);
  *   thumbor (bench/thumbor.sh, pinned, from PyPI) with 2 processes, its file loader on the
  *   sources, no storage and no result storage, its encoders set like ours (thumborConfig).
  * - Load: wrk with bench/unique.lua, a distinct cachebuster per request (`cb:` for imgproxy's URL
@@ -36,7 +38,7 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp, { type Metadata } from 'sharp';
-import { imageEntrypoint } from '../test/helpers/entrypoint.ts';
+import { imageAllocatorEnv, imageEntrypoint } from '../test/helpers/entrypoint.ts';
 import {
   findImgproxy,
   NO_IMGPROXY_NOTE,
@@ -68,7 +70,15 @@ import {
   WEBP_QUALITY,
 } from './peers-matrix.ts';
 import { type Cell, type Measure, type Output, type OutputCheck, report } from './peers-report.ts';
-import { CACHE_DIR, ensurePhotos, ensureWrk, HarnessError, prepareSources, REPO } from './setup.ts';
+import {
+  CACHE_DIR,
+  ensureJemalloc,
+  ensurePhotos,
+  ensureWrk,
+  HarnessError,
+  prepareSources,
+  REPO,
+} from './setup.ts';
 
 const log = (message: string) => console.error(`peers: ${message}`);
 
@@ -212,18 +222,28 @@ const startPeers = async (
   watermark: string,
 ): Promise<void> => {
   const sameEnv = { IMGPROXY_WATERMARK_PATH: watermark };
-  log('starting tinycdn');
+  // Each server with its image's memory settings, as users run them: tinycdn's Dockerfile
+  // (jemalloc and its MALLOC_CONF; the entrypoint's Node.js flags), imgproxy's docker/Dockerfile
+  // (glibc's malloc with MALLOC_ARENA_MAX=2, IMGPROXY_MALLOC's default).
+  const tinycdnEnv = { ...sameEnv, ...imageAllocatorEnv(ensureJemalloc()) };
+  log(
+    `starting tinycdn (${Object.entries(tinycdnEnv)
+      .slice(1)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ')})`,
+  );
   peers.push({
     name: 'tinycdn',
-    server: await startServer('peers-tinycdn', [...imageEntrypoint(), 'serve'], sourcesDir, sameEnv),
-    version: `node ${process.version}, sharp ${sharp.versions.sharp} / libvips ${sharp.versions.vips}`,
+    server: await startServer('peers-tinycdn', [...imageEntrypoint(), 'serve'], sourcesDir, tinycdnEnv),
+    version: `node ${process.version}, sharp ${sharp.versions.sharp} / libvips ${sharp.versions.vips}, jemalloc`,
     path: imgproxyPath,
   });
   if (bin.imgproxy) {
-    log(`starting ${bin.imgproxy}`);
+    log(`starting ${bin.imgproxy} (MALLOC_ARENA_MAX=2)`);
+    const imgproxyEnv = { ...sameEnv, MALLOC_ARENA_MAX: '2' };
     peers.push({
       name: 'imgproxy',
-      server: await startServer('peers-imgproxy', [bin.imgproxy], sourcesDir, sameEnv),
+      server: await startServer('peers-imgproxy', [bin.imgproxy], sourcesDir, imgproxyEnv),
       version: `${versionOf(bin.imgproxy, ['version'])}${debianLibvips()}`,
       path: imgproxyPath,
     });

@@ -15,7 +15,8 @@
  *
  * Also measured when a binary is at hand (--imgproxy PATH, TINYCDN_BENCH_IMGPROXY, TINYCDN_IMGPROXY,
  * ~/.cache/tinycdn/bench/imgproxy/bin/imgproxy or `imgproxy` on PATH): imgproxy itself, same URLs.
- * --jemalloc preloads jemalloc into the server and the in-process side, as the Docker image does.
+ * --jemalloc runs the server and the in-process side on the image's allocator (jemalloc and its
+ * MALLOC_CONF, read from the Dockerfile).
  *
  *   node bench/run.ts [--seconds 10] [--rounds 2] [--concurrency 4,8] [--rss-connections 16]
  *                     [--jemalloc] [--imgproxy PATH | --no-imgproxy] [--no-cache] [--no-observability]
@@ -28,13 +29,12 @@
  * transforms and connections (bench/peers.ts, with its defaults and the same imgproxy binary;
  * --no-peers skips it).
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
-import { imageEntrypoint } from '../test/helpers/entrypoint.ts';
+import { imageAllocatorEnv, imageEntrypoint } from '../test/helpers/entrypoint.ts';
 import { parseCacheBenchArgs, runCacheBench } from './cache.ts';
 import {
   checkServer,
@@ -55,6 +55,7 @@ import { parseObservabilityBenchArgs, runObservabilityBench } from './observabil
 import { parsePeersBenchArgs, runPeersBench } from './peers.ts';
 import {
   CACHE_DIR,
+  ensureJemalloc,
   ensurePhotos,
   ensureWrk,
   HarnessError,
@@ -167,32 +168,6 @@ const serverSide = (server: Server, pathsFile: string): Side => ({
   },
 });
 
-/** LD_PRELOAD for jemalloc (installing Debian's libjemalloc2 if needed), as the Docker image runs. */
-const jemallocEnv = (): NodeJS.ProcessEnv => {
-  const path = `/usr/lib/${process.arch === 'arm64' ? 'aarch64' : 'x86_64'}-linux-gnu/libjemalloc.so.2`;
-  if (!existsSync(path)) {
-    log('installing libjemalloc2 (Debian package)');
-    const sudo = process.getuid?.() === 0 ? [] : ['sudo', '-n'];
-    const [cmd, ...rest] = [
-      ...sudo,
-      'apt-get',
-      '-o',
-      'DPkg::Lock::Timeout=300',
-      'install',
-      '-y',
-      '--no-install-recommends',
-      'libjemalloc2',
-    ];
-    spawnSync(cmd!, rest, {
-      stdio: ['ignore', 'ignore', 'inherit'],
-      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-    });
-  }
-  if (!existsSync(path))
-    throw new HarnessError(`--jemalloc: ${path} is missing (apt-get install libjemalloc2)`);
-  return { LD_PRELOAD: path };
-};
-
 // ---------------------------------------------------------------------------------------------
 // Report
 // ---------------------------------------------------------------------------------------------
@@ -213,7 +188,7 @@ const main = async (): Promise<void> => {
   const paths = files.map((f) => `/insecure/cb:{cb}/${TRANSFORM}/plain/local:///${f}`);
   const pathsFile = join(CACHE_DIR, 'paths.txt');
   writeFileSync(pathsFile, `${paths.join('\n')}\n`);
-  const allocEnv = args.jemalloc ? jemallocEnv() : {};
+  const allocEnv = args.jemalloc ? imageAllocatorEnv(ensureJemalloc()) : {};
 
   if (!existsSync(SERVER_SCRIPT)) throw new HarnessError(`no server script at ${SERVER_SCRIPT}`);
   const servers: Server[] = [];

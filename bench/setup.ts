@@ -32,9 +32,8 @@ const hasWrk = (): boolean => {
   return probe.error === undefined;
 };
 
-/** Installs Debian's wrk when it is missing (apt-get update only if the first try fails). */
-export const ensureWrk = (): void => {
-  if (hasWrk()) return;
+/** Installs a Debian package (apt-get update only if the first try fails). */
+const aptInstall = (pkg: string): void => {
   const root = process.getuid?.() === 0;
   const sudo = root ? [] : ['sudo', '-n'];
   const apt = (...args: string[]) => {
@@ -45,14 +44,28 @@ export const ensureWrk = (): void => {
       env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
     });
   };
-  console.error('bench: installing wrk (Debian package)');
-  if (apt('install', '-y', '--no-install-recommends', 'wrk').status !== 0) {
+  console.error(`bench: installing ${pkg} (Debian package)`);
+  if (apt('install', '-y', '--no-install-recommends', pkg).status !== 0) {
     apt('update');
-    apt('install', '-y', '--no-install-recommends', 'wrk');
+    apt('install', '-y', '--no-install-recommends', pkg);
   }
+};
+
+/** Installs Debian's wrk when it is missing. */
+export const ensureWrk = (): void => {
+  if (hasWrk()) return;
+  aptInstall('wrk');
   if (!hasWrk()) {
     throw new HarnessError('wrk is missing and could not be installed: apt-get install -y wrk (as root)');
   }
+};
+
+/** Debian's jemalloc (the library the image preloads), installed when missing: its path. */
+export const ensureJemalloc = (): string => {
+  const path = `/usr/lib/${process.arch === 'arm64' ? 'aarch64' : 'x86_64'}-linux-gnu/libjemalloc.so.2`;
+  if (!existsSync(path)) aptInstall('libjemalloc2');
+  if (!existsSync(path)) throw new HarnessError(`${path} is missing (apt-get install libjemalloc2)`);
+  return path;
 };
 
 /** The base name without a trailing `_WIDTHxHEIGHT` (mate-backgrounds ships one picture in three sizes). */

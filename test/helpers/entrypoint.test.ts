@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { imageEntrypoint, parseEntrypoint } from './entrypoint.ts';
+import { imageAllocatorEnv, imageEntrypoint, parseEntrypoint, parseEnv } from './entrypoint.ts';
 
 describe('parseEntrypoint', () => {
   const table: { dockerfile: string; want: ReturnType<typeof parseEntrypoint> | RegExp }[] = [
@@ -29,4 +29,21 @@ it("the repository's Dockerfile runs bin/tinycdn.js with this Node.js", () => {
   const argv = imageEntrypoint();
   assert.equal(argv[0], process.execPath);
   assert.equal(argv.at(-1), join(import.meta.dirname, '..', '..', 'bin', 'tinycdn.js'));
+});
+
+describe('parseEnv', () => {
+  it('reads the last stage only, continued lines joined', () => {
+    const text =
+      'FROM a AS build\nENV X=build\nFROM b\nENV A=1 \\\n    B="two" \\\n    C=x=y\nRUN true\nENV D=4\n';
+    assert.deepEqual(parseEnv(text), { A: '1', B: 'two', C: 'x=y', D: '4' });
+  });
+  it('refuses the legacy `ENV NAME value` form', () => {
+    assert.throws(() => parseEnv('FROM b\nENV A 1\n'), /NAME=value/);
+  });
+});
+
+it("the repository's image preloads jemalloc with a MALLOC_CONF, given here with this machine's library", () => {
+  const env = imageAllocatorEnv('/here/libjemalloc.so.2');
+  assert.equal(env['LD_PRELOAD'], '/here/libjemalloc.so.2');
+  assert.match(env['MALLOC_CONF'] ?? '', /background_thread:true/);
 });

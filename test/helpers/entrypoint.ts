@@ -1,16 +1,18 @@
 /**
- * The tinycdn image's entrypoint, read from the Dockerfile, as argv for this machine: the pod
- * harness and the benchmarks start the server exactly as a container does (the same Node.js
- * flags), so a flag added to the image is measured and tested without being repeated here.
+ * How the tinycdn image starts its server, read from the Dockerfile: the entrypoint (Node.js
+ * flags included) and the allocator settings of its ENV. The pod harness and the benchmarks
+ * start the server the same way, so a setting added to the image is tested and measured
+ * without being repeated here.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const REPO = join(import.meta.dirname, '..', '..');
+const dockerfile = () => readFileSync(join(REPO, 'Dockerfile'), 'utf8');
 
 /** `ENTRYPOINT ["node", ...flags, "bin/tinycdn.js"]` from a Dockerfile's text. */
-export const parseEntrypoint = (dockerfile: string): { nodeFlags: string[]; script: string } => {
-  const line = dockerfile.split('\n').find((l) => l.startsWith('ENTRYPOINT '));
+export const parseEntrypoint = (text: string): { nodeFlags: string[]; script: string } => {
+  const line = text.split('\n').find((l) => l.startsWith('ENTRYPOINT '));
   if (line === undefined) throw new Error('the Dockerfile has no ENTRYPOINT');
   const argv: unknown = JSON.parse(line.slice('ENTRYPOINT '.length));
   if (!Array.isArray(argv) || !argv.every((a): a is string => typeof a === 'string'))
@@ -22,8 +24,35 @@ export const parseEntrypoint = (dockerfile: string): { nodeFlags: string[]; scri
   return { nodeFlags: rest.slice(0, -1), script };
 };
 
+/** The `ENV NAME=value ...` settings of a Dockerfile's last stage (continued lines joined). */
+export const parseEnv = (text: string): Record<string, string> => {
+  const stages = text.split(/^FROM\s/m);
+  const lines = (stages.at(-1) ?? '').replace(/\\\n/g, ' ').split('\n');
+  const env: Record<string, string> = {};
+  for (const line of lines) {
+    if (!line.startsWith('ENV ')) continue;
+    for (const word of line.slice('ENV '.length).trim().split(/\s+/)) {
+      const eq = word.indexOf('=');
+      if (eq <= 0) throw new Error(`ENV should set NAME=value pairs: ${line.trim()}`);
+      env[word.slice(0, eq)] = word.slice(eq + 1).replace(/^"(.*)"$/, '$1');
+    }
+  }
+  return env;
+};
+
 /** The image's entrypoint with this process's Node.js and the checkout's script. */
 export const imageEntrypoint = (): string[] => {
-  const { nodeFlags, script } = parseEntrypoint(readFileSync(join(REPO, 'Dockerfile'), 'utf8'));
+  const { nodeFlags, script } = parseEntrypoint(dockerfile());
   return [process.execPath, ...nodeFlags, join(REPO, script)];
+};
+
+/**
+ * The image's allocator settings for a server started on this machine: its MALLOC_CONF, and
+ * LD_PRELOAD naming `jemalloc`, this machine's copy of the library the image preloads.
+ */
+export const imageAllocatorEnv = (jemalloc: string): Record<string, string> => {
+  const env = parseEnv(dockerfile());
+  if (!env['LD_PRELOAD']?.endsWith('/libjemalloc.so.2'))
+    throw new Error(`the image no longer preloads jemalloc (LD_PRELOAD=${env['LD_PRELOAD']})`);
+  return { LD_PRELOAD: jemalloc, ...(env['MALLOC_CONF'] ? { MALLOC_CONF: env['MALLOC_CONF'] } : {}) };
 };
