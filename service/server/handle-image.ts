@@ -111,7 +111,7 @@ async function work(job: Job): Promise<ImageAnswer> {
       maxBytes: parsed.options.security.maxSrcFileSize,
     }),
   );
-  const file = new SourceFile(source);
+  const file = new SourceFile(source, { warn: deps.warn });
   try {
     return await transform(job, source, file);
   } finally {

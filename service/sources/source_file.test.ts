@@ -11,14 +11,14 @@ describe('SourceFile', { skip: process.platform !== 'linux' && 'O_TMPFILE and /p
   const bytes = Buffer.from('not really a jpeg, but bytes all the same');
 
   it("a local source's own path, without a copy", async () => {
-    const file = new SourceFile({ data: bytes, path: '/some/where.jpg' }, dir);
+    const file = new SourceFile({ data: bytes, path: '/some/where.jpg' }, { dir });
     assert.equal(await file.path(), '/some/where.jpg');
     assert.deepEqual(anonymous(dir), []);
     await file.close();
   });
 
   it('a fetched source: one anonymous file with the same bytes, gone at close()', async () => {
-    const file = new SourceFile({ data: bytes }, dir);
+    const file = new SourceFile({ data: bytes }, { dir });
     const [a, b] = await Promise.all([file.path(), file.path()]);
     assert.match(String(a), /^\/proc\/self\/fd\/\d+$/);
     assert.equal(b, a, 'asked twice, made once');
@@ -30,17 +30,25 @@ describe('SourceFile', { skip: process.platform !== 'linux' && 'O_TMPFILE and /p
   });
 
   it('closed while the copy is being written: nothing left open', async () => {
-    const file = new SourceFile({ data: Buffer.alloc(8 << 20, 7) }, dir);
+    const file = new SourceFile({ data: Buffer.alloc(8 << 20, 7) }, { dir });
     const path = file.path();
     await file.close();
     assert.equal(await path, undefined);
     assert.deepEqual(anonymous(dir), []);
   });
 
-  it('no file where none can be made (a missing directory): undefined, the buffer is used', async () => {
-    const file = new SourceFile({ data: bytes }, join(dir, 'missing'));
-    assert.equal(await file.path(), undefined);
-    await file.close();
+  it('no file where none can be made: undefined (the buffer is used), said once per directory and error', async () => {
+    const said: string[] = [];
+    const warn = (m: string) => said.push(m);
+    // procfs has no O_TMPFILE; a missing directory is another error.
+    for (const where of ['/proc', '/proc', join(dir, 'missing'), join(dir, 'missing')]) {
+      const file = new SourceFile({ data: bytes }, { dir: where, warn });
+      assert.equal(await file.path(), undefined, where);
+      await file.close();
+    }
+    assert.equal(said.length, 2, said.join('\n'));
+    assert.match(said[0]!, /no anonymous file can be made in \/proc \(ENOTSUP\).*TMPDIR/);
+    assert.match(said[1]!, /missing \(ENOENT\)/);
   });
 });
 

@@ -12,6 +12,18 @@ const O_RDWR = 2;
 
 /** Directories where an anonymous file could not be made (no O_TMPFILE there): not tried again. */
 const unsupported = new Set<string>();
+/** What was already said (directory and error code), so a failing disk says it once, not per request. */
+const told = new Set<string>();
+
+/** libuv's names for "this file system or kernel has no O_TMPFILE". */
+const NO_TMPFILE = new Set(['ENOTSUP', 'EOPNOTSUPP', 'EISDIR', 'EINVAL']);
+
+export interface SourceFileOptions {
+  /** Where the anonymous file is made (default: the OS's temporary directory, TMPDIR). */
+  dir?: string;
+  /** Told once per directory and error when no file can be made (decodes fall back to the buffer). */
+  warn?: (message: string) => void;
+}
 
 /**
  * A source's bytes as a file libvips can open, for the decoders that take options only a file
@@ -25,12 +37,14 @@ const unsupported = new Set<string>();
 export class SourceFile {
   readonly #source: SourceImage;
   readonly #dir: string;
+  readonly #warn: ((message: string) => void) | undefined;
   #made: Promise<FileHandle | undefined> | undefined;
   #closed = false;
 
-  constructor(source: SourceImage, dir = tmpdir()) {
+  constructor(source: SourceImage, { dir = tmpdir(), warn }: SourceFileOptions = {}) {
     this.#source = source;
     this.#dir = dir;
+    this.#warn = warn;
   }
 
   /** A path naming the source's bytes until close(), or undefined when there is none. */
@@ -54,19 +68,30 @@ export class SourceFile {
     try {
       handle = await open(this.#dir, O_TMPFILE | O_RDWR, 0o600);
     } catch (err) {
-      // EOPNOTSUPP / EISDIR / EINVAL: this file system or kernel has no O_TMPFILE; anything
-      // else (EMFILE, EACCES) may pass, so it is tried again next time.
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'EOPNOTSUPP' || code === 'EISDIR' || code === 'EINVAL') unsupported.add(this.#dir);
+      // No O_TMPFILE here: not tried again. Anything else (EMFILE, EACCES, ENOENT) may pass.
+      const code = (err as NodeJS.ErrnoException).code ?? 'error';
+      if (NO_TMPFILE.has(code)) unsupported.add(this.#dir);
+      this.#tell(code);
       return undefined;
     }
     try {
       await handle.writeFile(this.#source.data);
       return handle;
-    } catch {
+    } catch (err) {
       // A full or read-only disk: no file, the buffer is decoded instead.
       await handle.close();
+      this.#tell((err as NodeJS.ErrnoException).code ?? 'error');
       return undefined;
     }
+  }
+
+  #tell(code: string): void {
+    const key = `${this.#dir} ${code}`;
+    if (this.#warn === undefined || told.has(key)) return;
+    told.add(key);
+    this.#warn(
+      `fetched JPEGs are decoded from memory, at sharp's shrink-on-load factor rather than imgproxy's: ` +
+        `no anonymous file can be made in ${this.#dir} (${code}); set TMPDIR to a writable local or tmpfs directory`,
+    );
   }
 }
