@@ -1,14 +1,15 @@
+import { constants } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import type { SourceImage } from './source.ts';
 
 /**
- * Linux's O_TMPFILE (with O_DIRECTORY, as the kernel headers define it; Node does not export
- * it): a file in a directory that never has a name there.
+ * Linux's O_TMPFILE, a file in a directory that never has a name there. Node does not export
+ * it: the kernel defines it as __O_TMPFILE (the same bit on amd64 and arm64) with O_DIRECTORY,
+ * whose value differs between them and is taken from Node.
  */
-const O_TMPFILE = 0o20000000 | 0o200000;
-const O_RDWR = 2;
+const O_TMPFILE = 0o20000000 | constants.O_DIRECTORY;
 
 /** Directories where an anonymous file could not be made (no O_TMPFILE there): not tried again. */
 const unsupported = new Set<string>();
@@ -66,7 +67,7 @@ export class SourceFile {
     if (process.platform !== 'linux' || unsupported.has(this.#dir)) return undefined;
     let handle: FileHandle;
     try {
-      handle = await open(this.#dir, O_TMPFILE | O_RDWR, 0o600);
+      handle = await open(this.#dir, O_TMPFILE | constants.O_RDWR, 0o600);
     } catch (err) {
       // No O_TMPFILE here: not tried again. Anything else (EMFILE, EACCES, ENOENT) may pass.
       const code = (err as NodeJS.ErrnoException).code ?? 'error';
