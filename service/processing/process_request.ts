@@ -1,14 +1,17 @@
 import type { ImageFormat, ProcessingOptions } from '../options/processing_options.ts';
 
+/**
+ * The source's bytes as a file libvips can open, made on first call (sources/source_file.ts);
+ * resolves to undefined when there is none.
+ */
+export type SourceFileOf = () => Promise<string | undefined>;
+
 /** What the server hands the processing pipeline for one request. */
 export interface ProcessRequest {
   /** The whole source image as fetched (already bounded by the source size limit). */
   data: Buffer;
-  /**
-   * The same bytes as a file libvips can open, asked for only by a decoder that needs one
-   * (sources/source_file.ts); resolves to undefined when there is none.
-   */
-  file?: (() => Promise<string | undefined>) | undefined;
+  /** The same bytes as a file libvips can open, asked for only by a decoder that needs one. */
+  file?: SourceFileOf | undefined;
   /** Fully resolved options: config defaults, presets and URL options merged. */
   options: ProcessingOptions;
   /** What the client's Accept header allows, as the server derived it. */

@@ -7,6 +7,7 @@ import { round } from '../geometry/imath.ts';
 import { DeferredImage } from '../image/deferred_image.ts';
 import { decodePixelLimit, megapixels, workingPixelLimit } from '../image/limits.ts';
 import { RawImage } from '../image/raw_image.ts';
+import type { SourceFileOf } from '../process_request.ts';
 import { type DibHeader, decodeDib, readBmpHeader } from './bmp.ts';
 import { largestIcoEntry } from './ico.ts';
 import { openPdf } from './pdf_source.ts';
@@ -179,9 +180,6 @@ export function fileShrink(
   );
   return left < 2 ? by : undefined;
 }
-
-/** The source's bytes as a file libvips can open, made on demand (sources/source_file.ts). */
-export type SourceFileOf = () => Promise<string | undefined>;
 
 const JPEG_SHRINKS = new Set([2, 4, 8]);
 
