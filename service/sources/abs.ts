@@ -55,7 +55,8 @@ export class AbsBackend implements SourceBackend {
   async fetch(url: URL, ctx: FetchContext): Promise<SourceImage> {
     const { bucket, key, version } = objectAddress(url);
     const shown = `abs://${bucket}/${key}${version === '' ? '' : ` (version ${version})`}`;
-    const signal = deadline(ctx, this.#opts.timeout);
+    const timer = deadline(ctx, this.#opts.timeout);
+    const signal = timer.signal;
     try {
       let blob = this.#client.getContainerClient(bucket).getBlobClient(key);
       if (version !== '') blob = blob.withVersion(version);
@@ -72,6 +73,8 @@ export class AbsBackend implements SourceBackend {
       return image;
     } catch (err) {
       throw storeError(shown, err, ctx, signal, this.#opts.timeout, absFailure);
+    } finally {
+      timer.clear();
     }
   }
 }

@@ -56,19 +56,24 @@ export class GcsBackend implements SourceBackend {
     const { bucket, key, version } = objectAddress(url);
     const shown = `gs://${bucket}/${key}${version === '' ? '' : ` (generation ${version})`}`;
     if (version !== '' && !/^\d+$/.test(version)) throw sourceNotFound(shown, 'a generation is a number');
-    const signal = deadline(ctx, this.#opts.timeout);
+    const timer = deadline(ctx, this.#opts.timeout);
+    const signal = timer.signal;
     const file = this.#storage
       .bucket(bucket)
       .file(key, version === '' ? {} : { generation: Number(version) });
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.#read(shown, file.createReadStream({ validation: false }), ctx, signal);
-      } catch (err) {
-        // A pooled connection the other side had closed: the GET never reached the store, so
-        // it is sent once more (the client's own retries are off, see the constructor).
-        if (attempt === 1 && !signal.aborted && isConnectionReset(err)) continue;
-        throw storeError(shown, err, ctx, signal, this.#opts.timeout, gcsFailure);
+    try {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await this.#read(shown, file.createReadStream({ validation: false }), ctx, signal);
+        } catch (err) {
+          // A pooled connection the other side had closed: the GET never reached the store, so
+          // it is sent once more (the client's own retries are off, see the constructor).
+          if (attempt === 1 && !signal.aborted && isConnectionReset(err)) continue;
+          throw storeError(shown, err, ctx, signal, this.#opts.timeout, gcsFailure);
+        }
       }
+    } finally {
+      timer.clear();
     }
   }
 

@@ -25,6 +25,7 @@ import https from 'node:https';
 import type { LookupFunction, Socket } from 'node:net';
 import { createGunzip } from 'node:zlib';
 import { isHttpError } from '../errors.ts';
+import { withTimeout } from '../with_timeout.ts';
 import { type AddressPolicy, addressRefusal, hostLiteral } from './address.ts';
 import type { BufferPool } from './buffer_pool.ts';
 import {
@@ -128,8 +129,8 @@ export class HttpBackend implements SourceBackend {
   }
 
   async fetch(url: URL, ctx: FetchContext): Promise<SourceImage> {
-    const timeout = AbortSignal.timeout(Math.max(1, Math.round(this.#opts.timeout * 1000)));
-    const signal = AbortSignal.any([ctx.signal, timeout]);
+    const deadline = withTimeout(ctx.signal, Math.max(1, Math.round(this.#opts.timeout * 1000)));
+    const signal = deadline.signal;
     let current = url;
     try {
       if (signal.aborted) throw new Error('aborted before start');
@@ -154,6 +155,8 @@ export class HttpBackend implements SourceBackend {
       if (isHttpError(err)) throw err;
       if (err instanceof AddressRefused) throw addressNotAllowed(current.href, err.message);
       throw sourceUnreachable(current.href, err);
+    } finally {
+      deadline.clear();
     }
   }
 

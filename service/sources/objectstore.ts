@@ -6,6 +6,7 @@
 
 import type { Readable } from 'node:stream';
 import { isHttpError } from '../errors.ts';
+import { type TimedSignal, withTimeout } from '../with_timeout.ts';
 import type { BufferPool } from './buffer_pool.ts';
 import {
   downloadTimeout,
@@ -54,10 +55,9 @@ export function objectAddress(url: URL): ObjectAddress {
   return { bucket, key, version };
 }
 
-/** The request's signal combined with IMGPROXY_DOWNLOAD_TIMEOUT. */
-export function deadline(ctx: FetchContext, timeoutSeconds: number): AbortSignal {
-  const timeout = AbortSignal.timeout(Math.max(1, Math.round(timeoutSeconds * 1000)));
-  return AbortSignal.any([ctx.signal, timeout]);
+/** The request's signal combined with IMGPROXY_DOWNLOAD_TIMEOUT; `clear()` it once the object is read. */
+export function deadline(ctx: FetchContext, timeoutSeconds: number): TimedSignal {
+  return withTimeout(ctx.signal, Math.max(1, Math.round(timeoutSeconds * 1000)));
 }
 
 /**

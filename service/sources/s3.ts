@@ -61,7 +61,8 @@ export class S3Backend implements SourceBackend {
   async fetch(url: URL, ctx: FetchContext): Promise<SourceImage> {
     const { bucket, key, version } = objectAddress(url);
     const shown = `s3://${bucket}/${key}${version === '' ? '' : ` (version ${version})`}`;
-    const signal = deadline(ctx, this.#opts.timeout);
+    const timer = deadline(ctx, this.#opts.timeout);
+    const signal = timer.signal;
     try {
       const res = await this.#client.send(
         new GetObjectCommand({ Bucket: bucket, Key: key, ...(version !== '' ? { VersionId: version } : {}) }),
@@ -79,6 +80,8 @@ export class S3Backend implements SourceBackend {
       return image;
     } catch (err) {
       throw storeError(shown, err, ctx, signal, this.#opts.timeout, s3Failure);
+    } finally {
+      timer.clear();
     }
   }
 

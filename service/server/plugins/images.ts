@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { withTimeout } from '../../with_timeout.ts';
 import { Collapser } from '../collapse.ts';
 import type { ServerConfig } from '../config.ts';
 import { methodNotAllowed, requestTimeout, unauthorized } from '../errors.ts';
@@ -59,8 +60,8 @@ async function serveImage(
   reply.raw.on('close', () => {
     if (!reply.raw.writableFinished) clientGone.abort(new Error('client closed the connection'));
   });
-  const deadline = AbortSignal.timeout(cfg.timeout * 1000);
-  const signal = AbortSignal.any([clientGone.signal, deadline]);
+  const deadline = withTimeout(clientGone.signal, cfg.timeout * 1000);
+  const signal = deadline.signal;
   const traceparent = req.headers.traceparent;
 
   try {
@@ -106,8 +107,10 @@ async function serveImage(
       req.server.finishRequest(req, reply);
       return reply;
     }
-    if (deadline.aborted) return sendError(reply, toHttpError(req, requestTimeout(cfg.timeout)));
+    if (deadline.timedOut) return sendError(reply, toHttpError(req, requestTimeout(cfg.timeout)));
     return sendError(reply, toHttpError(req, err));
+  } finally {
+    deadline.clear();
   }
 }
 
