@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
+import { APP_CONTAINER } from '../../operator/api/pod.ts';
 import { sign } from '../../service/url/signature.ts';
 import { eventually } from '../operator/helpers.ts';
 import { ACCEPT, type Client, sniff } from '../pod/fixtures.ts';
@@ -15,6 +16,7 @@ import {
   ensureOperator,
   example,
   freshNamespace,
+  getObject,
   k,
   listObjects,
   type NodeCluster,
@@ -23,6 +25,7 @@ import {
   SETUP_MS,
 } from './cluster.ts';
 import { get, type Origin, photoOrigin, type Response } from './http.ts';
+import { startLikePod } from './like-pod.ts';
 
 /** seed.yaml: its one allowed origin becomes the test origin. */
 function adaptSeed(docs: Obj[], origin: Origin): Obj[] {
@@ -138,6 +141,40 @@ describe('the examples on a real node', { timeout: SETUP_MS }, () => {
           assert.equal(r.headers.vary, 'Accept');
         }
       }
+    });
+
+    it('shrinks a fetched JPEG on load through an anonymous file in the pod, byte for byte as here', async () => {
+      // md fits wide.jpg (2400x1350) into 500x500: imgproxy decodes it at 1/4, which libvips
+      // does only from a file (sharp's buffer loader would pick 1/2). The pod must make the
+      // O_TMPFILE copy on its /tmp emptyDir under a read-only root: its answer must be what
+      // this machine's server gives with the file, and not what it gives without one.
+      const wide = `/_/md/plain/${origin.url}wide.jpg`;
+      const pod = await get(`${base}${wide}`, { accept: ACCEPT.any });
+      assert.equal(pod.status, 200);
+      const deployment = await getObject(c, 'deployment', 'images', 'default');
+      const config = await getObject(c, 'configmap', 'images-config', 'default');
+      assert.ok(deployment && config);
+      const here = await startLikePod(deployment, config, APP_CONTAINER);
+      try {
+        const withFile = await here.get(wide);
+        const withoutFile = await here.get(wide, { TMPDIR: '/proc' });
+        assert.ok(!withFile.equals(withoutFile), 'this request decodes differently without the file');
+        assert.ok(pod.body.equals(withFile), 'the pod decoded through the anonymous file');
+      } finally {
+        await here.close();
+      }
+      const logs = await k(c, [
+        'logs',
+        '-n',
+        'default',
+        '-l',
+        'tinycdn.dev/imageproxy=images',
+        '-c',
+        APP_CONTAINER,
+        // With a selector kubectl shows 10 lines a pod unless told otherwise.
+        '--tail=-1',
+      ]);
+      assert.doesNotMatch(logs.stdout, /no anonymous file/);
     });
 
     it('never caches an error', async () => {
