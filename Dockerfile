@@ -59,8 +59,11 @@ COPY . .
 # The image's `node` user, by number so Kubernetes' runAsNonRoot can check it.
 USER 1000:1000
 EXPOSE 8080
-# V8's young generation capped at 8 MB a semi-space: at 16 connections of small thumbnails the
-# default lets it grow to ~70 MB more of RSS (peak 297 MB against 230) for no CPU saved (10.1 ms
-# a request either way; docs/performance.md). The pod tests and benchmarks read this line.
-ENTRYPOINT ["node", "--max-semi-space-size=8", "bin/tinycdn.js"]
+# V8's heap kept small, for no CPU measured (docs/performance.md, "Memory settings"): the young
+# generation capped at 2 MB a semi-space (V8's own cap is many times that; at 16 connections of
+# small thumbnails it cost ~70 MB of RSS), and the old generation collected once it is half again
+# as large as after the last full collection (V8 lets it grow up to 4 times when collections are
+# quick, as they are here: another 30-40 MB of garbage). The pod tests and benchmarks read this
+# line.
+ENTRYPOINT ["node", "--max-semi-space-size=2", "--heap-growing-percent=50", "bin/tinycdn.js"]
 CMD ["serve"]
