@@ -95,8 +95,24 @@ export class DeferredImage implements Img {
   async orient(flop: boolean, angle: 0 | 90 | 180 | 270): Promise<Img> {
     return (await this.materialize()).orient(flop, angle);
   }
+  /**
+   * When the decoded image already covers the box on one side (the usual end of `fill` with
+   * `g:sm`), the attention crop cuts without scaling, so it stays deferred too: libvips finds
+   * the crop and the encoder writes it in one pass from the decoded pixels, one pass less.
+   */
   async smartCrop(width: number, height: number): Promise<Img> {
-    return (await this.materialize()).smartCrop(width, height);
+    const raw = await this.materialize();
+    if (Math.max(width / raw.width, height / raw.height) !== 1) return raw.smartCrop(width, height);
+    return new DeferredImage({
+      open: () => raw.sharp().resize(width, height, { fit: 'cover', position: 'attention' }),
+      width,
+      height,
+      hasAlpha: raw.hasAlpha,
+      maxPixels: this.maxPixels,
+      // These pixels are decoded already: a failure here is not the source's.
+      decodeError: (err) => (err instanceof Error ? err : new Error(String(err))),
+      cropped: true,
+    });
   }
   async blurSharpen(blurSigma: number, sharpenSigma: number): Promise<Img> {
     return (await this.materialize()).blurSharpen(blurSigma, sharpenSigma);
