@@ -37,9 +37,9 @@ import {
 } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { parse, stringify } from 'yaml';
 import { type Pod, REPO, startPod } from '../test/pod/run-pod.ts';
+import { benchArgs } from './args.ts';
 import { run as runCommand, table, treeCpuSeconds, wrkFigures } from './harness.ts';
 import { CACHE_DIR, ensurePhotos, ensureWrk, HarnessError, prepareSources } from './setup.ts';
 
@@ -570,7 +570,7 @@ export async function runCacheBench(o: CacheBenchOptions): Promise<void> {
 }
 
 export function parseCacheBenchArgs(argv: string[]): CacheBenchOptions {
-  const { values } = parseArgs({
+  const { values } = benchArgs({
     args: argv,
     options: {
       seconds: { type: 'string', default: '5' },
@@ -581,7 +581,6 @@ export function parseCacheBenchArgs(argv: string[]): CacheBenchOptions {
       'stampede-transform': { type: 'string', default: 'rs:fit:300:300' },
       only: { type: 'string', default: 'hits,misses,stampede' },
     },
-    strict: false,
   });
   const num = (name: string, v: unknown, max: number) => {
     const n = Number(v);

@@ -11,7 +11,6 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { SAVE_FORMATS, type SaveFormat } from '../service/formats/registry.ts';
 import { defaultProcessingOptions } from '../service/options/processing_options.ts';
@@ -19,9 +18,10 @@ import { defaultProcessingConfig } from '../service/processing/config.ts';
 import { createProcessor } from '../service/processing/processor.ts';
 import { jpegPagePdf } from '../test/helpers/pdf.ts';
 import { photoOfAtLeast } from '../test/helpers/photos.ts';
+import { benchArgs } from './args.ts';
 import { table } from './harness.ts';
 
-const { values } = parseArgs({
+const { values } = benchArgs({
   options: {
     photo: { type: 'string' },
     seconds: { type: 'string', default: '3' },

@@ -8,8 +8,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import sharp from 'sharp';
+import { benchArgs } from './args.ts';
 
 export interface InProcessResult {
   images: number;
@@ -21,7 +21,7 @@ export interface InProcessResult {
   sharpConcurrency: number;
 }
 
-const { values } = parseArgs({
+const { values } = benchArgs({
   options: {
     dir: { type: 'string' },
     files: { type: 'string' },

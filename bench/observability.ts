@@ -33,11 +33,11 @@ import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { loadObservabilityConfig } from '../service/observability/config.ts';
 import { ServiceMetrics } from '../service/observability/metrics.ts';
 import { startTracing, type Tracing } from '../service/observability/tracing.ts';
 import { imageEntrypoint } from '../test/helpers/entrypoint.ts';
+import { benchArgs } from './args.ts';
 import {
   checkServer,
   freePort,
@@ -62,7 +62,7 @@ export interface ObservabilityBenchOptions extends RoundOptions {
 }
 
 export const parseObservabilityBenchArgs = (argv: string[]): ObservabilityBenchOptions => {
-  const { values } = parseArgs({
+  const { values } = benchArgs({
     args: argv,
     options: { ...ROUND_ARGS, 'instrument-requests': { type: 'string', default: '20000' } },
   });

@@ -36,9 +36,9 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import sharp, { type Metadata } from 'sharp';
 import { imageAllocatorEnv, imageEntrypoint } from '../test/helpers/entrypoint.ts';
+import { benchArgs } from './args.ts';
 import {
   findImgproxy,
   NO_IMGPROXY_NOTE,
@@ -136,7 +136,7 @@ const positive = (flag: string, value: string): number => {
 };
 
 export const parsePeersBenchArgs = (argv: string[]): PeersBenchOptions => {
-  const { values: v } = parseArgs({ args: argv, options: PEERS_ARGS });
+  const { values: v } = benchArgs({ args: argv, options: PEERS_ARGS });
   const stamp = new Date().toISOString().slice(0, 16).replace(':', '-');
   return {
     formats: listOf('formats', v.formats, FORMATS),

@@ -32,9 +32,9 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { imageAllocatorEnv, imageEntrypoint } from '../test/helpers/entrypoint.ts';
+import { benchArgs } from './args.ts';
 import { parseCacheBenchArgs, runCacheBench } from './cache.ts';
 import {
   checkServer,
@@ -69,7 +69,7 @@ const TARGET_RATIO = 0.9;
 const TARGET_RSS_BYTES = 512 * 1024 * 1024;
 const TRANSFORM = 'rs:fit:300:300';
 
-const { values: args } = parseArgs({
+const { values: args } = benchArgs({
   options: {
     seconds: { type: 'string', default: '10' },
     rounds: { type: 'string', default: '2' },

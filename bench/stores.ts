@@ -14,10 +14,10 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { imageEntrypoint } from '../test/helpers/entrypoint.ts';
 import { S3_ACCESS_KEY, S3_SECRET_KEY, startSeaweedFs } from '../test/integration/stores.ts';
+import { benchArgs } from './args.ts';
 import {
   checkServer,
   median,
@@ -37,7 +37,7 @@ const TRANSFORM = 'rs:fit:300:300';
 export type StoresBenchOptions = RoundOptions;
 
 export const parseStoresBenchArgs = (argv: string[]): StoresBenchOptions =>
-  roundOptions(parseArgs({ args: argv, options: ROUND_ARGS }).values);
+  roundOptions(benchArgs({ args: argv, options: ROUND_ARGS }).values);
 
 export const runStoresBench = async (opts: StoresBenchOptions): Promise<void> => {
   ensurePhotos();
