@@ -5,6 +5,7 @@
  */
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { ConfigError } from '../service/env.ts';
 import { serveForever } from '../service/server/serve.ts';
 import { loadUrlConfig } from '../service/url/config.ts';
 import { sign } from '../service/url/signature.ts';
@@ -57,7 +58,16 @@ const examples: Array<[string, string | undefined, string]> = [
   ['PDF, second page (pg:1) to WebP', pdf, '/pg:1/rs:fit:400:400/f:webp'],
 ];
 
-await serveForever(env);
+try {
+  await serveForever(env);
+} catch (err) {
+  if (!(err instanceof ConfigError)) throw err;
+  // A port already taken is the usual one: say what to change, without a stack trace.
+  process.stderr.write(
+    `make run: ${err.message}\n(another address: IMGPROXY_BIND=127.0.0.1:8081 make run)\n`,
+  );
+  process.exit(2);
+}
 const base = `http://${env.IMGPROXY_BIND?.startsWith(':') ? `127.0.0.1${env.IMGPROXY_BIND}` : env.IMGPROXY_BIND}`;
 const lines = [
   '',

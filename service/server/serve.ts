@@ -95,7 +95,18 @@ export async function startServer(env: Env): Promise<RunningServer> {
     await tracing?.shutdown();
     throw new ConfigError([`IMGPROXY_PROMETHEUS_BIND: cannot listen: ${(err as Error).message}`]);
   }
-  const address = await app.listen({ host: cfg.server.host, port: cfg.server.port });
+  let address: string;
+  try {
+    address = await app.listen({ host: cfg.server.host, port: cfg.server.port });
+  } catch (err) {
+    // A port in use or not ours to take is a setting to change, not a crash: say which.
+    await metricsServer?.close();
+    await tracing?.shutdown();
+    await app.close();
+    throw new ConfigError([
+      `IMGPROXY_BIND: cannot listen on ${cfg.server.host}:${cfg.server.port}: ${listenProblem(err)}`,
+    ]);
+  }
   if (cfg.observability.tracing !== undefined) {
     const { url, protocol, sampler, ratio } = cfg.observability.tracing;
     app.log.info({ url, protocol, sampler, ratio }, 'tracing: exporting spans over OTLP');
@@ -151,4 +162,13 @@ export async function serveForever(env: Env): Promise<void> {
   };
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
+}
+
+/** Why a listen failed, in words, for the usual causes. */
+function listenProblem(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'EADDRINUSE') return 'the port is already in use';
+  if (code === 'EACCES') return 'permission denied (ports below 1024 need privileges)';
+  if (code === 'EADDRNOTAVAIL') return 'the address is not one of this host';
+  return (err as Error).message;
 }

@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
-import type { ServerResponse } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -257,5 +258,38 @@ describe('tinycdn serve: graceful shutdown', () => {
     assert.match(stderr, /IMGPROXY_QUALITY/);
     assert.match(stderr, /IMGPROXY_KEY/);
     assert.doesNotMatch(stderr, /\n\s+at /, 'no stack trace');
+  });
+
+  it('stops with a message naming IMGPROXY_BIND when its port is taken, and so does `make run`', async () => {
+    const taken = createServer();
+    taken.listen(0, '127.0.0.1');
+    await once(taken, 'listening');
+    const { port } = taken.address() as AddressInfo;
+    try {
+      for (const argv of [
+        [join(repo, 'bin', 'tinycdn.js'), 'serve'],
+        [join(repo, 'scripts', 'run-samples.ts')],
+      ]) {
+        const child = spawn(process.execPath, argv, {
+          env: { ...process.env, IMGPROXY_BIND: `127.0.0.1:${port}` },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        let stderr = '';
+        child.stderr.on('data', (d: Buffer) => {
+          stderr += d.toString();
+        });
+        const [code] = await once(child, 'exit');
+        const what = argv.at(-1);
+        assert.equal(code, 2, `${what}: ${stderr}`);
+        assert.match(
+          stderr,
+          new RegExp(`IMGPROXY_BIND: cannot listen on 127\\.0\\.0\\.1:${port}: the port is already in use`),
+          what,
+        );
+        assert.doesNotMatch(stderr, /\n\s+at /, `${what}: no stack trace`);
+      }
+    } finally {
+      taken.close();
+    }
   });
 });
