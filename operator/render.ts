@@ -5,7 +5,8 @@
  * uid, so no owner references, and no Secret, so the config hash covers config and env only.
  */
 import { stringify } from 'yaml';
-import { parseImageProxyYaml, resolveImageProxy } from './api/defaults.ts';
+import { InvalidImageProxyError, parseImageProxyYaml, resolveImageProxy } from './api/defaults.ts';
+import { UnrenderableSpecError } from './builders/errors.ts';
 import { type BuildInput, buildChildren } from './builders/index.ts';
 
 export interface RenderOptions {
@@ -15,13 +16,23 @@ export interface RenderOptions {
   source?: string;
 }
 
+/** The builders, with a spec they refuse reported as the API server's checks are. */
+function build(input: BuildInput): ReturnType<typeof buildChildren> {
+  try {
+    return buildChildren(input);
+  } catch (err) {
+    if (err instanceof UnrenderableSpecError) throw new InvalidImageProxyError([err.message]);
+    throw err;
+  }
+}
+
 export function renderImageProxy(yamlText: string, opts: RenderOptions = {}): string {
   const ip = resolveImageProxy(parseImageProxyYaml(yamlText));
   const {
     objects,
     skipped,
     warnings = [],
-  } = buildChildren({
+  } = build({
     ip,
     monitoring: {
       serviceMonitor: opts.monitoring?.serviceMonitor ?? false,

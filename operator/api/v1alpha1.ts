@@ -390,7 +390,8 @@ export const CacheSpec = Type.Object(
             {
               medium: Type.Optional(
                 Type.Union([Type.Literal(''), Type.Literal('Memory')], {
-                  description: '"" (disk) or Memory.',
+                  description:
+                    '"" (the node\'s disk) or Memory (a tmpfs: each miss writes its entry faster, but the files count against the cache container\'s memory, so a memory limit set in cache.resources must hold cache.size).',
                 }),
               ),
               sizeLimit: Type.Optional(

@@ -34,6 +34,7 @@ import {
 } from '../api/pod.ts';
 import type { ImageProxy, ImageProxySpec } from '../api/v1alpha1.ts';
 import { byKey, type EnvVar, hasPresets, serviceTimeouts } from './env.ts';
+import { UnrenderableSpecError } from './errors.ts';
 import {
   CONFIG_HASH_ANNOTATION,
   childLabels,
@@ -42,8 +43,8 @@ import {
   deploymentName,
   selectorLabels,
 } from './meta.ts';
-import { NGINX_PID, upstreamTimeoutSeconds } from './nginx.ts';
-import { mebibytes, parseBytes } from './quantity.ts';
+import { keysZoneMegabytes, NGINX_PID, upstreamTimeoutSeconds } from './nginx.ts';
+import { mebibytes, parseBytes, quantityValue } from './quantity.ts';
 import type {
   Container,
   Deployment,
@@ -327,6 +328,7 @@ export function cacheVolume(ip: ImageProxy): Pick<Volume, 'emptyDir' | 'ephemera
   const { storage, size } = ip.spec.cache;
   if (storage.ephemeral !== undefined) {
     const e = storage.ephemeral;
+    checkCacheFits(ip, 'cache.storage.ephemeral.size', e.size);
     return {
       ephemeral: {
         volumeClaimTemplate: {
@@ -343,12 +345,51 @@ export function cacheVolume(ip: ImageProxy): Pick<Volume, 'emptyDir' | 'ephemera
     };
   }
   const emptyDir = storage.emptyDir ?? {};
+  const sizeLimit = emptyDir.sizeLimit ?? mebibytes(parseBytes(size) * CACHE_VOLUME_HEADROOM);
+  checkCacheFits(ip, 'cache.storage.emptyDir.sizeLimit', sizeLimit);
   return {
     emptyDir: {
       ...(emptyDir.medium ? ({ medium: emptyDir.medium } satisfies EmptyDirVolumeSource) : {}),
-      sizeLimit: emptyDir.sizeLimit ?? mebibytes(parseBytes(size) * CACHE_VOLUME_HEADROOM),
+      sizeLimit,
     },
   };
+}
+
+/** What the cache container needs beside its entries: nginx's processes and buffers. */
+const NGINX_WORKING_MEMORY = 32 * 2 ** 20;
+
+/**
+ * Refuses a cache volume that cannot hold the cache once it is full, which would otherwise
+ * surface only later, as an evicted pod, failed cache writes or an OOM-killed nginx:
+ * - a volume smaller than cache.size: nginx fills it up to cache.size (and overshoots between
+ *   cache-manager passes); the kubelet evicts a pod whose emptyDir passes its sizeLimit, and a
+ *   full claim fails every new entry;
+ * - in memory (medium Memory, a tmpfs), the files nginx writes count against the cache
+ *   container's memory limit, which must hold the entries, the keys zone and nginx itself.
+ * Quantities the builder cannot read are left to the API server and kubelet.
+ */
+function checkCacheFits(ip: ImageProxy, field: string, volumeSize: string | number): void {
+  const { cache } = ip.spec;
+  const cacheBytes = parseBytes(cache.size);
+  const volumeBytes = quantityValue(volumeSize);
+  if (volumeBytes !== undefined && volumeBytes < cacheBytes) {
+    throw new UnrenderableSpecError(
+      `${field} ${volumeSize} is below cache.size ${cache.size}: the volume would fill before the cache does; ` +
+        `make it at least ${mebibytes(cacheBytes * CACHE_VOLUME_HEADROOM)} (cache.size plus room for nginx to overshoot) or lower cache.size`,
+    );
+  }
+  if (cache.storage.emptyDir?.medium !== 'Memory') return;
+  const memoryLimit = cache.resources?.limits?.['memory'];
+  const memoryBytes = quantityValue(memoryLimit);
+  const needed = cacheBytes + keysZoneMegabytes(cacheBytes) * 2 ** 20 + NGINX_WORKING_MEMORY;
+  if (memoryBytes !== undefined && memoryBytes < needed) {
+    throw new UnrenderableSpecError(
+      `cache.resources.limits.memory ${String(memoryLimit)} cannot hold a ${cache.size} cache in memory ` +
+        `(cache.storage.emptyDir.medium Memory: the cache files count against the cache container's memory): ` +
+        `nginx would be OOM-killed once the cache fills; set the limit to at least ${mebibytes(needed)}, ` +
+        'lower cache.size, or keep the cache on disk',
+    );
+  }
 }
 
 function nonEmpty<T extends object>(value: T | undefined): T | undefined {

@@ -387,7 +387,7 @@ describe('Deployment', () => {
       ['10Gi', { cache: { size: '10Gi' } }, { emptyDir: { sizeLimit: '12800Mi' } }, undefined],
       [
         'explicit emptyDir',
-        { cache: { storage: { emptyDir: { medium: 'Memory', sizeLimit: '300Mi' } } } },
+        { cache: { size: '256Mi', storage: { emptyDir: { medium: 'Memory', sizeLimit: '300Mi' } } } },
         { emptyDir: { medium: 'Memory', sizeLimit: '300Mi' } },
         undefined,
       ],
@@ -413,6 +413,53 @@ describe('Deployment', () => {
       const got = cacheVolume(imageProxy(MINIMAL_SPEC, withSpec(patch)));
       assert.deepEqual(got.volume, { name: 'cache', ...want }, name);
       assert.equal(got.fsGroup, fsGroup, `${name}: fsGroup`);
+    }
+  });
+
+  it('refuses a cache volume or memory limit that cannot hold cache.size, naming the fields', () => {
+    const memory = (size: string, limit: string | number | undefined) => ({
+      cache: {
+        size,
+        storage: { emptyDir: { medium: 'Memory' } },
+        ...(limit === undefined ? {} : { resources: { limits: { memory: limit } } }),
+      },
+    });
+    const table: Array<[string, Record<string, unknown>, RegExp | undefined]> = [
+      [
+        'emptyDir sizeLimit below the cache',
+        { cache: { size: '2Gi', storage: { emptyDir: { sizeLimit: '1Gi' } } } },
+        /cache\.storage\.emptyDir\.sizeLimit 1Gi is below cache\.size 2Gi.*at least 2560Mi/,
+      ],
+      [
+        'emptyDir sizeLimit equal to the cache',
+        { cache: { size: '1Gi', storage: { emptyDir: { sizeLimit: '1Gi' } } } },
+        undefined,
+      ],
+      [
+        'claim below the cache',
+        { cache: { size: '20Gi', storage: { ephemeral: { size: '10G' } } } },
+        /cache\.storage\.ephemeral\.size 10G is below cache\.size 20Gi/,
+      ],
+      [
+        'in memory, limit below the cache',
+        memory('512Mi', '512Mi'),
+        /cache\.resources\.limits\.memory 512Mi cannot hold a 512Mi cache in memory.*at least 549Mi/,
+      ],
+      ['in memory, limit as a plain number of bytes', memory('512Mi', 512 * 2 ** 20), /at least 549Mi/],
+      ['in memory, limit in decimal units', memory('1Gi', '1.1G'), /at least 1065Mi/],
+      ['in memory, limit with room', memory('512Mi', '549Mi'), undefined],
+      ['in memory, no limit', memory('512Mi', undefined), undefined],
+      // Only the cache container's limit counts: the files are written by nginx.
+      [
+        'on disk, small memory limit',
+        { cache: { size: '10Gi', resources: { limits: { memory: '64Mi' } } } },
+        undefined,
+      ],
+    ];
+    for (const [name, patch, refused] of table) {
+      const ip = imageProxy(MINIMAL_SPEC, withSpec(patch));
+      if (refused === undefined) assert.doesNotThrow(() => deployment(ip), name);
+      else assert.throws(() => deployment(ip), refused, name);
     }
   });
 

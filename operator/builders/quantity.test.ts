@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { mebibytes, nginxSize, parseBytes, parseCpu } from './quantity.ts';
+import { mebibytes, nginxSize, parseBytes, parseCpu, quantityValue } from './quantity.ts';
 
 describe('quantities', () => {
   it('reads sizes in binary and decimal Kubernetes units', () => {
@@ -39,6 +39,25 @@ describe('quantities', () => {
   it('rounds sizes up to whole Mi', () => {
     assert.equal(mebibytes(2 ** 30 * 1.25), '1280Mi');
     assert.equal(mebibytes(2 ** 20 + 1), '2Mi');
+  });
+
+  it('reads any Kubernetes quantity (memory limits, volume sizes)', () => {
+    const table: Array<[string | number | undefined, number | undefined]> = [
+      ['512Mi', 512 * 2 ** 20],
+      ['1.5Gi', 1.5 * 2 ** 30],
+      ['600M', 600e6],
+      ['1e9', 1e9],
+      ['2E3', 2000],
+      ['1Ei', 2 ** 60],
+      ['500m', 0.5],
+      ['.5', 0.5],
+      [1073741824, 1073741824],
+      [undefined, undefined],
+      ['1GB', undefined],
+      ['Mi', undefined],
+      ['', undefined],
+    ];
+    for (const [q, want] of table) assert.equal(quantityValue(q), want, String(q));
   });
 
   it('reads CPU quantities as cores', () => {

@@ -42,11 +42,40 @@ export function mebibytes(bytes: number): string {
   return `${Math.ceil(bytes / 2 ** 20)}Mi`;
 }
 
-/** Cores of a CPU quantity (`500m`, `2`, `1.5`, 2), or undefined when it is not one. */
-export function parseCpu(quantity: string | number | undefined): number | undefined {
+const QUANTITY_SUFFIX: Record<string, number> = {
+  n: 1e-9,
+  u: 1e-6,
+  m: 1e-3,
+  '': 1,
+  k: 1e3,
+  M: 1e6,
+  G: 1e9,
+  T: 1e12,
+  P: 1e15,
+  E: 1e18,
+  Ki: 2 ** 10,
+  Mi: 2 ** 20,
+  Gi: 2 ** 30,
+  Ti: 2 ** 40,
+  Pi: 2 ** 50,
+  Ei: 2 ** 60,
+};
+
+/**
+ * The value of any Kubernetes quantity (`512Mi`, `1.5Gi`, `1e9`, `600M`, 1073741824), e.g. a
+ * memory limit in bytes, or undefined when it is not one. The API server's pattern admits
+ * exactly these forms.
+ */
+export function quantityValue(quantity: string | number | undefined): number | undefined {
   if (typeof quantity === 'number') return quantity;
   if (quantity === undefined) return undefined;
-  const m = /^([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(m?)$/.exec(quantity);
+  const m = /^([+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))(?:([KMGTPE]i|[numkMGTPE])|[eE]([+-]?[0-9]+))?$/.exec(
+    quantity,
+  );
   if (!m) return undefined;
-  return Number(m[1]) / (m[2] === 'm' ? 1000 : 1);
+  const factor = m[3] !== undefined ? 10 ** Number(m[3]) : QUANTITY_SUFFIX[m[2] ?? ''];
+  return factor === undefined ? undefined : Number(m[1]) * factor;
 }
+
+/** Cores of a CPU quantity (`500m`, `2`, `1.5`, 2), or undefined when it is not one. */
+export const parseCpu = quantityValue;

@@ -98,7 +98,7 @@ export const MAXIMAL_SPEC: Spec = {
     inactive: '7d',
     validity: '2d',
     image: 'registry.example.com/nginx:1.22',
-    resources: { requests: { cpu: '250m', memory: '128Mi' }, limits: { cpu: '2', memory: '512Mi' } },
+    resources: { requests: { cpu: '250m', memory: '128Mi' }, limits: { cpu: '2', memory: '768Mi' } },
     storage: { emptyDir: { medium: 'Memory', sizeLimit: '700Mi' } },
   },
   service: { type: 'LoadBalancer', port: 8443, annotations: { 'lb.example.com/internal': 'true' } },

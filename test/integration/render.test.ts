@@ -115,6 +115,28 @@ describe('tinycdn render', () => {
     assert.match(r.stderr, /spec\.cache\.size: must match pattern/);
   });
 
+  it('exits 2 with one line, no stack, for a valid spec whose objects could not work', () => {
+    const r = tinycdn(
+      ['render', '-f', '-'],
+      [
+        'apiVersion: tinycdn.dev/v1alpha1',
+        'kind: ImageProxy',
+        'metadata: {name: images}',
+        'spec:',
+        '  signing: {insecure: true}',
+        '  cache: {size: 1Gi, resources: {limits: {memory: 256Mi}}, storage: {emptyDir: {medium: Memory}}}',
+        '',
+      ].join('\n'),
+    );
+    assert.equal(r.code, 2);
+    assert.equal(r.stdout, '');
+    assert.match(
+      r.stderr,
+      /invalid ImageProxy:\n {2}- cache\.resources\.limits\.memory 256Mi cannot hold a 1Gi cache/,
+    );
+    assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+  });
+
   it('exits 2 on input that is not one YAML document', () => {
     const table: Array<[string, string, RegExp]> = [
       ['bad YAML', 'spec: [\n', /YAML: /],
