@@ -9,7 +9,7 @@ describe('withTimeout: the parent or the time, and nothing left after clear()', 
 
   it('aborts with a TimeoutError when the time is up, and says so', () => {
     const parent = new AbortController();
-    const t = withTimeout(parent.signal, 1000);
+    const t = withTimeout(parent.signal, 1);
     mock.timers.tick(999);
     assert.equal(t.signal.aborted, false);
     mock.timers.tick(1);
@@ -21,7 +21,7 @@ describe('withTimeout: the parent or the time, and nothing left after clear()', 
 
   it("aborts with the parent's reason when the parent aborts first; the timer then changes nothing", () => {
     const parent = new AbortController();
-    const t = withTimeout(parent.signal, 1000);
+    const t = withTimeout(parent.signal, 1);
     const reason = new Error('client closed the connection');
     parent.abort(reason);
     assert.equal(t.signal.reason, reason);
@@ -34,22 +34,32 @@ describe('withTimeout: the parent or the time, and nothing left after clear()', 
   it('starts aborted under an aborted parent', () => {
     const parent = new AbortController();
     parent.abort(new Error('gone'));
-    const t = withTimeout(parent.signal, 1000);
+    const t = withTimeout(parent.signal, 1);
     assert.equal(t.signal.aborted, true);
     assert.equal(getEventListeners(parent.signal, 'abort').length, 0);
     t.clear();
   });
 
-  it('works without a parent', () => {
-    const t = withTimeout(undefined, 10);
-    mock.timers.tick(10);
+  it('works without a parent, in seconds: 0.01 s is 10 ms', () => {
+    const t = withTimeout(undefined, 0.01);
+    mock.timers.tick(9);
+    assert.equal(t.timedOut, false);
+    mock.timers.tick(1);
+    assert.equal(t.timedOut, true);
+    t.clear();
+  });
+
+  it('waits at least a millisecond, however small the timeout', () => {
+    const t = withTimeout(undefined, 0.0001);
+    assert.equal(t.timedOut, false);
+    mock.timers.tick(1);
     assert.equal(t.timedOut, true);
     t.clear();
   });
 
   it('after clear(): no timer fires, the parent has no listener left and its abort does not reach it', () => {
     const parent = new AbortController();
-    const t = withTimeout(parent.signal, 1000);
+    const t = withTimeout(parent.signal, 1);
     assert.equal(getEventListeners(parent.signal, 'abort').length, 1);
     t.clear();
     assert.equal(getEventListeners(parent.signal, 'abort').length, 0);

@@ -8,7 +8,8 @@ export interface TimedSignal {
 }
 
 /**
- * `parent`'s abort or `ms` milliseconds, whichever comes first; the reason is the parent's, or a
+ * `parent`'s abort or `seconds` (as the IMGPROXY_*_TIMEOUT settings give them; at least 1 ms),
+ * whichever comes first; the reason is the parent's, or a
  * TimeoutError as AbortSignal.timeout gives.
  *
  * Not `AbortSignal.any([parent, AbortSignal.timeout(ms)])`: Node.js holds a timeout signal that
@@ -17,7 +18,8 @@ export interface TimedSignal {
  * request's state alive for 10 s: the old generation grew by ~30 kB a request between full
  * collections (docs/performance.md). Here the timer and the listener go at `clear()`.
  */
-export function withTimeout(parent: AbortSignal | undefined, ms: number): TimedSignal {
+export function withTimeout(parent: AbortSignal | undefined, seconds: number): TimedSignal {
+  const ms = Math.max(1, Math.round(seconds * 1000));
   const controller = new AbortController();
   let timedOut = false;
   const onParentAbort = () => controller.abort(parent?.reason);

@@ -129,7 +129,7 @@ export class HttpBackend implements SourceBackend {
   }
 
   async fetch(url: URL, ctx: FetchContext): Promise<SourceImage> {
-    const deadline = withTimeout(ctx.signal, Math.max(1, Math.round(this.#opts.timeout * 1000)));
+    const deadline = withTimeout(ctx.signal, this.#opts.timeout);
     const signal = deadline.signal;
     let current = url;
     try {

@@ -57,7 +57,7 @@ export function objectAddress(url: URL): ObjectAddress {
 
 /** The request's signal combined with IMGPROXY_DOWNLOAD_TIMEOUT; `clear()` it once the object is read. */
 export function deadline(ctx: FetchContext, timeoutSeconds: number): TimedSignal {
-  return withTimeout(ctx.signal, Math.max(1, Math.round(timeoutSeconds * 1000)));
+  return withTimeout(ctx.signal, timeoutSeconds);
 }
 
 /**

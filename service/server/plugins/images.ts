@@ -60,7 +60,7 @@ async function serveImage(
   reply.raw.on('close', () => {
     if (!reply.raw.writableFinished) clientGone.abort(new Error('client closed the connection'));
   });
-  const deadline = withTimeout(clientGone.signal, cfg.timeout * 1000);
+  const deadline = withTimeout(clientGone.signal, cfg.timeout);
   const signal = deadline.signal;
   const traceparent = req.headers.traceparent;
 
