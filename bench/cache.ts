@@ -5,7 +5,8 @@
  * 1. Cached hits: the sidecar answering from its cache vs the same nginx serving the same bytes
  *    as static files (target ratio >= 0.9, the performance issue's).
  * 2. Misses: a URL nobody asked for before on every request (a cachebuster) through the sidecar
- *    vs straight to the service (target ratio >= 0.95).
+ *    vs straight to the service (target ratio >= 0.95), with the cache on disk (the seed's
+ *    emptyDir) and in memory (an emptyDir of medium Memory).
  * 3. Stampede: 100 simultaneous first requests for one URL, with the shipped nginx config
  *    (proxy_cache_lock with a 0 s lock timeout) and its alternatives (a 15 s timeout, where
  *    waiters poll every 500 ms; 100 ms; no lock at all), the service collapsing identical
@@ -19,6 +20,7 @@
  * harness (pod does not start, errors under load) does.
  *
  *   node bench/cache.ts [--seconds 5] [--rounds 2] [--hit-connections 32] [--miss-connections 4,8]
+ *                       [--miss-cache disk,memory]
  *                       [--stampede-runs 5] [--stampede-transform rs:fit:300:300]
  *                       [--only hits,misses,stampede]
  */
@@ -60,6 +62,8 @@ export interface CacheBenchOptions {
   hitConnections: number;
   /** One miss comparison per concurrency: at the service's worker count and above it. */
   missConnections: number[];
+  /** One set of miss comparisons per cache storage. */
+  missCache: MissCache[];
   stampedeRuns: number;
   /** Processing options of the stampede URL (a bigger result takes longer to make). */
   stampedeTransform: string;
@@ -82,7 +86,10 @@ const f1 = (n: number) => n.toFixed(1);
 
 interface Workspace {
   dir: string;
+  /** The seed example, its cache on the node's disk (an emptyDir, as the seed ships). */
   manifest: string;
+  /** The same with the cache in memory (`cache.storage.emptyDir.medium: Memory`, a tmpfs). */
+  memoryManifest: string;
   images: string;
   files: string[];
 }
@@ -97,19 +104,32 @@ async function workspace(): Promise<Workspace> {
   mkdirSync(images, { mode: 0o755 });
   for (const f of files) copyFileSync(join(sourcesDir, f), join(images, f));
   const doc = parse(readFileSync(join(REPO, 'examples', 'seed.yaml'), 'utf8')) as {
-    spec: { onlyPresets?: boolean; sources: { allowedPrefixes: string[]; local?: unknown } };
+    spec: {
+      onlyPresets?: boolean;
+      sources: { allowedPrefixes: string[]; local?: unknown };
+      cache?: { storage?: { emptyDir?: { medium?: string } } };
+    };
   };
   doc.spec.onlyPresets = false;
   doc.spec.sources.allowedPrefixes.push('local:///');
   doc.spec.sources.local = { volume: { persistentVolumeClaim: { claimName: 'originals' } } };
   const manifest = join(dir, 'bench.yaml');
   writeFileSync(manifest, stringify(doc));
-  return { dir, manifest, images, files };
+  if (doc.spec.cache?.storage !== undefined)
+    throw new HarnessError('examples/seed.yaml now sets cache.storage: the bench expects the default (disk)');
+  doc.spec.cache = { ...doc.spec.cache, storage: { emptyDir: { medium: 'Memory' } } };
+  const memoryManifest = join(dir, 'bench-memory.yaml');
+  writeFileSync(memoryManifest, stringify(doc));
+  return { dir, manifest, memoryManifest, images, files };
 }
 
-const startBenchPod = (ws: Workspace, patchConfig?: (key: string, text: string) => string): Promise<Pod> =>
+const startBenchPod = (
+  ws: Workspace,
+  patchConfig?: (key: string, text: string) => string,
+  manifest = ws.manifest,
+): Promise<Pod> =>
   startPod({
-    manifest: ws.manifest,
+    manifest,
     volumes: { images: ws.images },
     extraPorts: [STATIC_PORT, STOCK_STATIC_PORT],
     ...(patchConfig ? { patchConfig } : {}),
@@ -392,61 +412,77 @@ async function hits(ws: Workspace, o: CacheBenchOptions): Promise<string> {
   }
 }
 
+/** Where the sidecar keeps its entries in a miss comparison. */
+export type MissCache = 'disk' | 'memory';
+
+const MISS_CACHE_LABEL: Record<MissCache, string> = {
+  disk: "cache on disk (the seed's emptyDir)",
+  memory: 'cache in memory (cache.storage.emptyDir.medium: Memory)',
+};
+
+/**
+ * Misses through the sidecar against the service alone, for each cache storage. Every miss
+ * writes a new entry file: on disk its creation is the sidecar's main cost (nginx CPU per
+ * request in the table), in memory (tmpfs) a fraction of it.
+ */
 async function misses(ws: Workspace, o: CacheBenchOptions): Promise<string[]> {
-  const pod = await startBenchPod(ws);
-  try {
-    const pathsFile = join(ws.dir, 'miss-paths.txt');
-    writeFileSync(
-      pathsFile,
-      `${ws.files.map((f) => `/_/cb:{cb}/${TRANSFORM}/plain/local:///${f}`).join('\n')}\n`,
-    );
-    const check = await pod.request(HTTP, `/_/cb:check/${TRANSFORM}/plain/local:///${ws.files[0]}`);
-    if (check.status !== 200)
-      throw new HarnessError(`miss path answered ${check.status}: ${check.body.toString()}`);
-    const out: string[] = [];
-    for (const c of o.missConnections) {
-      await wrk(pod, APP, 'unique.lua', pathsFile, c, 2, `warm-app-${c}`);
-      await wrk(pod, HTTP, 'unique.lua', pathsFile, c, 2, `warm-http-${c}`);
-      const results = await sideBySide(
-        [
-          {
-            name: 'sidecar (MISS)',
-            measure: (round) =>
-              wrkWithCpu(
-                pod.pid('cache')!,
-                pod,
-                HTTP,
-                'unique.lua',
-                pathsFile,
-                c,
-                o.seconds,
-                `http-${c}-${round}`,
-              ),
-          },
-          {
-            name: 'service directly',
-            measure: (round) => wrk(pod, APP, 'unique.lua', pathsFile, c, o.seconds, `app-${c}-${round}`),
-          },
-        ],
-        o.rounds,
+  const out: string[] = [];
+  for (const storage of o.missCache) {
+    const pod = await startBenchPod(ws, undefined, storage === 'memory' ? ws.memoryManifest : ws.manifest);
+    try {
+      const pathsFile = join(ws.dir, 'miss-paths.txt');
+      writeFileSync(
+        pathsFile,
+        `${ws.files.map((f) => `/_/cb:{cb}/${TRANSFORM}/plain/local:///${f}`).join('\n')}\n`,
       );
-      out.push(
-        comparison(
-          `Misses (every URL new), ${c} connections, ${o.seconds} s per run, ${TRANSFORM} of 2560x1600 JPEGs:`,
-          results,
-          'sidecar (MISS)',
-          ['service directly'],
-          MISS_TARGET,
-        ),
-      );
+      const check = await pod.request(HTTP, `/_/cb:check/${TRANSFORM}/plain/local:///${ws.files[0]}`);
+      if (check.status !== 200)
+        throw new HarnessError(`miss path answered ${check.status}: ${check.body.toString()}`);
+      for (const c of o.missConnections) {
+        await wrk(pod, APP, 'unique.lua', pathsFile, c, 2, `warm-app-${storage}-${c}`);
+        await wrk(pod, HTTP, 'unique.lua', pathsFile, c, 2, `warm-http-${storage}-${c}`);
+        const results = await sideBySide(
+          [
+            {
+              name: 'sidecar (MISS)',
+              measure: (round) =>
+                wrkWithCpu(
+                  pod.pid('cache')!,
+                  pod,
+                  HTTP,
+                  'unique.lua',
+                  pathsFile,
+                  c,
+                  o.seconds,
+                  `http-${storage}-${c}-${round}`,
+                ),
+            },
+            {
+              name: 'service directly',
+              measure: (round) =>
+                wrk(pod, APP, 'unique.lua', pathsFile, c, o.seconds, `app-${storage}-${c}-${round}`),
+            },
+          ],
+          o.rounds,
+        );
+        out.push(
+          comparison(
+            `Misses (every URL new), ${MISS_CACHE_LABEL[storage]}, ${c} connections, ${o.seconds} s per run, ${TRANSFORM} of 2560x1600 JPEGs:`,
+            results,
+            'sidecar (MISS)',
+            ['service directly'],
+            MISS_TARGET,
+          ),
+        );
+      }
+      const cached = pod.logs('cache').filter((l) => l.cache === 'HIT').length;
+      if (cached > 0)
+        throw new HarnessError(`the miss path had ${cached} cache hits: the URLs were not unique`);
+    } finally {
+      await pod.destroy();
     }
-    const cached = pod.logs('cache').filter((l) => l.cache === 'HIT').length;
-    if (cached > 0)
-      throw new HarnessError(`the miss path had ${cached} cache hits: the URLs were not unique`);
-    return out;
-  } finally {
-    await pod.destroy();
   }
+  return out;
 }
 
 interface StampedeVariant {
@@ -577,6 +613,7 @@ export function parseCacheBenchArgs(argv: string[]): CacheBenchOptions {
       rounds: { type: 'string', default: '2' },
       'hit-connections': { type: 'string', default: '32' },
       'miss-connections': { type: 'string', default: '4,8' },
+      'miss-cache': { type: 'string', default: 'disk,memory' },
       'stampede-runs': { type: 'string', default: '5' },
       'stampede-transform': { type: 'string', default: 'rs:fit:300:300' },
       only: { type: 'string', default: 'hits,misses,stampede' },
@@ -588,9 +625,16 @@ export function parseCacheBenchArgs(argv: string[]): CacheBenchOptions {
       throw new HarnessError(`--${name} must be a number in (0, ${max}]`);
     return n;
   };
-  const only = String(values.only)
-    .split(',')
-    .filter((s): s is CacheBenchOptions['only'][number] => ['hits', 'misses', 'stampede'].includes(s));
+  const list = <T extends string>(name: string, v: unknown, allowed: readonly T[]): T[] => {
+    const items = String(v).split(',');
+    const wrong = items.filter((s) => !(allowed as readonly string[]).includes(s));
+    if (wrong.length > 0 || items.length === 0)
+      throw new HarnessError(
+        `--${name} takes a comma-separated list of ${allowed.join(', ')} (got ${String(v)})`,
+      );
+    return items as T[];
+  };
+  const only = list('only', values.only, ['hits', 'misses', 'stampede'] as const);
   return {
     seconds: num('seconds', values.seconds, 600),
     rounds: num('rounds', values.rounds, 20),
@@ -598,6 +642,7 @@ export function parseCacheBenchArgs(argv: string[]): CacheBenchOptions {
     missConnections: String(values['miss-connections'])
       .split(',')
       .map((c) => num('miss-connections', c, 256)),
+    missCache: list('miss-cache', values['miss-cache'], ['disk', 'memory'] as const),
     stampedeRuns: num('stampede-runs', values['stampede-runs'], 50),
     stampedeTransform: String(values['stampede-transform']),
     only,

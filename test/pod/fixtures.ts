@@ -157,7 +157,8 @@ export const PLAIN_VALIDITY_SECONDS = 2;
 
 /**
  * A spec of our own, unlike both examples: no format negotiation (the key is the path alone),
- * HTTP sources off, insecure, a small cache whose entries are valid for 2 seconds only.
+ * HTTP sources off, insecure, a small cache whose entries are valid for 2 seconds only, kept in
+ * memory (an emptyDir of medium Memory; the examples keep theirs on disk).
  */
 export const plainPod = (): Promise<PodFixture> =>
   setUp(
@@ -169,7 +170,12 @@ export const plainPod = (): Promise<PodFixture> =>
       spec: {
         signing: { insecure: true },
         sources: { http: { enabled: false } },
-        cache: { size: '64Mi', inactive: '1h', validity: `${PLAIN_VALIDITY_SECONDS}s` },
+        cache: {
+          size: '64Mi',
+          inactive: '1h',
+          validity: `${PLAIN_VALIDITY_SECONDS}s`,
+          storage: { emptyDir: { medium: 'Memory' } },
+        },
       },
     },
     (file, options = 0) => `/insecure/rs:fit:${options === 0 ? 200 : 1000}:0/plain/local:///${file}`,

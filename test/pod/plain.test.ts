@@ -6,7 +6,7 @@
  * (users, volumes, stop).
  */
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, statfsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -36,6 +36,9 @@ function filesUnder(dir: string): string[] {
     statSync(join(dir, f)).isFile(),
   );
 }
+
+/** statfs(2)'s f_type of a tmpfs. */
+const TMPFS_MAGIC = 0x01021994;
 
 /** Real user id of a process, from /proc. */
 const uidOf = (pid: number) =>
@@ -115,7 +118,7 @@ describe('a spec of our own (no negotiation, 2 s validity): the rendered pod, ru
     assert.match(r.body.toString(), /^Active connections: \d+/);
   });
 
-  it('runs nginx and the service unprivileged, with nginx writing only to its volumes', async () => {
+  it('runs nginx and the service unprivileged, with nginx writing only to its volumes, the cache in memory', async () => {
     const path = f.path(f.freshImage());
     assert.equal((await get(f, path)).status, 200);
     assert.equal(uidOf(f.pod.pid('cache')!), 101);
@@ -124,6 +127,8 @@ describe('a spec of our own (no negotiation, 2 s validity): the rendered pod, ru
     assert.ok(filesUnder(f.pod.volumeDir('cache-tmp')).includes('nginx.pid'));
     const entries = filesUnder(f.pod.volumeDir('cache'));
     assert.ok(entries.length > 0);
+    // The spec asks for the cache in memory: its folder is on a tmpfs, as the kubelet mounts it.
+    assert.equal(statfsSync(f.pod.volumeDir('cache')).type, TMPFS_MAGIC);
     for (const e of entries) assert.equal(statSync(join(f.pod.volumeDir('cache'), e)).uid, 101, e);
   });
 

@@ -11,7 +11,8 @@
  *   the exporter) with the container's args. Env is the container's own plus PATH and HOSTNAME,
  *   as in a pod; nothing of the test's environment leaks in.
  * - Only the volume mount roots are mapped to temporary folders: emptyDir and ephemeral volumes
- *   are empty folders (world-writable, like an emptyDir), a configMap volume is the ConfigMap's
+ *   are empty folders (world-writable, like an emptyDir; on tmpfs under /dev/shm for an emptyDir
+ *   of medium Memory, as the kubelet mounts one), a configMap volume is the ConfigMap's
  *   files, and the test can hand in folders for other volumes (the local sources volume). The
  *   mount paths are rewritten to those folders in the command, args, env, preStop command and in
  *   the ConfigMap files, per container (each container reads the files with its own mounts);
@@ -55,7 +56,7 @@ import {
 } from 'node:fs';
 import { Agent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseAllDocuments } from 'yaml';
 import { imageEntrypoint } from '../helpers/entrypoint.ts';
@@ -119,6 +120,7 @@ export interface ContainerSpec {
 interface VolumeSpec {
   name: string;
   configMap?: { name: string };
+  emptyDir?: { medium?: string };
   [source: string]: unknown;
 }
 
@@ -599,7 +601,7 @@ export class Pod {
           this.finalOutput.set(path, readFileSync(path, 'utf8'));
       }
       // TINYCDN_POD_KEEP=1 keeps the pod's folder (config, volumes, logs) for a look afterwards.
-      if (process.env.TINYCDN_POD_KEEP !== '1') rmSync(this.root, { recursive: true, force: true });
+      if (process.env.TINYCDN_POD_KEEP !== '1') removePodFolders(this.root);
     })();
     return this.stopping;
   }
@@ -644,6 +646,14 @@ export class Pod {
     killGroup(this.forwarder, 'SIGKILL');
     killGroup(this.holder, 'SIGKILL');
   }
+}
+
+/** Where a pod's emptyDirs of medium Memory live: a folder of its own on the /dev/shm tmpfs. */
+const memoryFolder = (root: string): string => join('/dev/shm', basename(root));
+
+function removePodFolders(root: string): void {
+  rmSync(root, { recursive: true, force: true });
+  rmSync(memoryFolder(root), { recursive: true, force: true });
 }
 
 function killGroup(p: ChildProcess | undefined, signal: NodeJS.Signals): void {
@@ -752,9 +762,11 @@ export async function startPod(opts: PodOptions): Promise<Pod> {
     if (given !== undefined) {
       volumeDirs.set(v.name, given);
     } else if (v.configMap === undefined) {
-      // emptyDir, ephemeral claim, or a claim the test did not fill: an empty writable folder.
-      const dir = join(root, 'volumes', v.name);
-      mkdirSync(dir);
+      // emptyDir, ephemeral claim, or a claim the test did not fill: an empty writable folder,
+      // in memory (tmpfs) when the emptyDir asks for it, as the kubelet mounts it.
+      const dir =
+        v.emptyDir?.medium === 'Memory' ? join(memoryFolder(root), v.name) : join(root, 'volumes', v.name);
+      mkdirSync(dir, { recursive: true });
       chmodSync(dir, 0o777);
       volumeDirs.set(v.name, dir);
     }
@@ -856,7 +868,7 @@ export async function startPod(opts: PodOptions): Promise<Pod> {
   } catch (err) {
     pod.killEverything();
     live.delete(pod);
-    if (process.env.TINYCDN_POD_KEEP !== '1') rmSync(root, { recursive: true, force: true });
+    if (process.env.TINYCDN_POD_KEEP !== '1') removePodFolders(root);
     throw err;
   }
   return pod;
