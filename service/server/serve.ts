@@ -10,6 +10,7 @@ import { ConfigError, type Env } from '../env.ts';
 import { loadObservabilityConfig } from '../observability/config.ts';
 import { ServiceMetrics } from '../observability/metrics.ts';
 import { type MetricsServer, startMetricsServer } from '../observability/metrics-server.ts';
+import { logProcessWarnings } from '../observability/process_warnings.ts';
 import { startTracing } from '../observability/tracing.ts';
 import { loadProcessingConfig } from '../processing/config.ts';
 import { configureSharp, createProcessor } from '../processing/index.ts';
@@ -150,6 +151,7 @@ export async function startServer(env: Env): Promise<RunningServer> {
 /** `tinycdn serve`: start, then stop gracefully on the first SIGTERM/SIGINT and exit 0. */
 export async function serveForever(env: Env): Promise<void> {
   const server = await startServer(env);
+  logProcessWarnings(server.app.log);
   const onSignal = (signal: NodeJS.Signals) => {
     server.app.log.info({ signal }, 'signal received');
     server.stop().then(

@@ -8,8 +8,11 @@
  */
 
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { once } from 'node:events';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { BlobServiceClient, StorageSharedKeyCredential } from '@azure/storage-blob';
@@ -17,6 +20,7 @@ import { Storage } from '@google-cloud/storage';
 import sharp from 'sharp';
 import { eventually } from '../helpers/eventually.ts';
 import { photoOfAtLeast } from '../helpers/photos.ts';
+import { freePort } from '../helpers/ports.ts';
 import { type Origin, startOrigin, startTestServer, type TestServer } from './harness.ts';
 import {
   AZURITE_ACCOUNT,
@@ -157,6 +161,57 @@ describe('object stores through the server (SeaweedFS, fake-gcs-server, Azurite)
       hashes.add(sha(Buffer.from(await res.arrayBuffer())));
     }
     assert.equal(hashes.size, 1);
+  });
+
+  it("`tinycdn serve` with gs:// sources writes JSON only: the GCS SDK's Node warnings are a log line each, once", async () => {
+    const port = await freePort();
+    const child = spawn(
+      process.execPath,
+      [join(import.meta.dirname, '..', '..', 'bin', 'tinycdn.js'), 'serve'],
+      {
+        env: {
+          ...process.env,
+          IMGPROXY_BIND: `127.0.0.1:${port}`,
+          IMGPROXY_USE_GCS: 'true',
+          IMGPROXY_GCS_ENDPOINT: gcs.endpoint,
+          IMGPROXY_LOG_LEVEL: 'warn',
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const exited = once(child, 'exit');
+    try {
+      const base = `http://127.0.0.1:${port}`;
+      await eventually(
+        'the server answers /health',
+        async () => ((await fetch(`${base}/health`).catch(() => undefined))?.ok ? true : undefined),
+        20_000,
+      );
+      // About one download in five used to print Node's MaxListenersExceededWarning on stderr.
+      for (let i = 0; i < 60; i++) {
+        const res = await fetch(`${base}/insecure/rs:fit:64:64/plain/${plain(sources().gs)}`);
+        await res.arrayBuffer();
+        assert.equal(res.status, 200);
+      }
+    } finally {
+      child.kill('SIGTERM');
+    }
+    assert.deepEqual(await exited, [0, null]);
+    assert.equal(stderr, '', 'nothing on stderr');
+    const lines = stdout
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => JSON.parse(l) as { warning?: { name: string; message: string } });
+    const warnings = lines.flatMap((l) => (l.warning ? [`${l.warning.name}: ${l.warning.message}`] : []));
+    assert.equal(new Set(warnings).size, warnings.length, `each warning once: ${warnings.join('; ')}`);
   });
 
   it('a missing object is 404 from every store', async () => {
