@@ -401,6 +401,38 @@ describe('reconciler against a real API server (no kubelet: pods never run)', ()
     });
   });
 
+  test('a cache in memory above its memory limit is Degraded RenderFailed, and clears once the limit fits', async () => {
+    const ns = await createNamespace(cluster, 'memcache');
+    const spec = (limit: string) => ({
+      signing: { insecure: true },
+      cache: {
+        size: '256Mi',
+        resources: { limits: { memory: limit } },
+        storage: { emptyDir: { medium: 'Memory' } },
+      },
+    });
+    await apply(cluster, { ...imageProxy(ns, 'img'), spec: spec('128Mi') });
+    const refused = await eventually('Degraded RenderFailed', async () => {
+      const ip = await get(cluster, 'imageproxy', ns, 'img');
+      return condition(ip, 'Degraded')?.reason === 'RenderFailed' ? ip : undefined;
+    });
+    assert.equal(condition(refused, 'Ready')?.status, 'False');
+    assert.match(
+      condition(refused, 'Degraded')!.message,
+      /cache\.resources\.limits\.memory 128Mi cannot hold a 256Mi cache in memory.*at least 291Mi/,
+    );
+    assert.equal(await get(cluster, 'deployment', ns, 'img'), undefined, 'nothing applied');
+
+    await apply(cluster, { ...imageProxy(ns, 'img'), spec: spec('320Mi') });
+    await eventually('Degraded cleared', async () => {
+      const ip = await get(cluster, 'imageproxy', ns, 'img');
+      return condition(ip, 'Degraded')?.status === 'False' ? ip : undefined;
+    });
+    const dep = await eventually('deployment', () => get(cluster, 'deployment', ns, 'img'));
+    const cache = dep.spec.template.spec.volumes.find((v: { name: string }) => v.name === 'cache');
+    assert.deepEqual(cache.emptyDir, { medium: 'Memory', sizeLimit: '320Mi' });
+  });
+
   test('monitoring is skipped without its CRDs, applied once they exist, pruned when turned off', async () => {
     const ns = await createNamespace(cluster, 'monitoring');
     await apply(cluster, imageProxy(ns, 'img', { monitoring: { enabled: true } }));
