@@ -4,21 +4,18 @@
  * and graceful shutdown of the real CLI process on SIGTERM.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { healthy, spawnNode, spawnServe } from '../helpers/cli.ts';
 import { eventually } from '../helpers/eventually.ts';
 import { bombPng, hugeJpeg, jpeg, manyFramesGif } from '../helpers/images.ts';
 import { photoOfAtLeast } from '../helpers/photos.ts';
 import { freePort } from '../helpers/ports.ts';
 import { bytes, type Origin, startOrigin, startTestServer, type TestServer } from './harness.ts';
-
-const repo = join(import.meta.dirname, '..', '..');
 
 describe('server limits against a real HTTP origin', () => {
   let origin: Origin;
@@ -188,31 +185,15 @@ describe('tinycdn serve: graceful shutdown', () => {
       },
     });
     const port = await freePort();
-    const child = spawn(process.execPath, [join(repo, 'bin', 'tinycdn.js'), 'serve'], {
-      env: {
-        ...process.env,
-        IMGPROXY_BIND: `127.0.0.1:${port}`,
-        IMGPROXY_ALLOW_LOOPBACK_SOURCE_ADDRESSES: 'true',
-        IMGPROXY_LOG_LEVEL: 'warn',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const server = spawnServe({
+      IMGPROXY_BIND: `127.0.0.1:${port}`,
+      IMGPROXY_ALLOW_LOOPBACK_SOURCE_ADDRESSES: 'true',
+      IMGPROXY_LOG_LEVEL: 'warn',
     });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    const exited = once(child, 'exit');
+    const { child, exited } = server;
     try {
       const base = `http://127.0.0.1:${port}`;
-      for (let i = 0; ; i++) {
-        const ok = await fetch(`${base}/health`).then(
-          (r) => r.ok,
-          () => false,
-        );
-        if (ok) break;
-        assert.ok(i < 100, `server did not start: ${stderr}`);
-        await sleep(100);
-      }
+      await healthy(base, server);
       const inFlight = fetch(`${base}/insecure/rs:fit:32:32/plain/${origin.base}/slow.jpg`);
       await eventually(
         'the request reached the origin',
@@ -236,7 +217,7 @@ describe('tinycdn serve: graceful shutdown', () => {
       assert.equal(res.status, 200);
       assert.ok((await bytes(res)).length > 0);
       const [code] = await exited;
-      assert.equal(code, 0, stderr);
+      assert.equal(code, 0, server.stderr);
     } finally {
       child.kill('SIGKILL');
       await origin.close();
@@ -244,15 +225,9 @@ describe('tinycdn serve: graceful shutdown', () => {
   });
 
   it('stops at start-up with a message naming every bad variable', async () => {
-    const child = spawn(process.execPath, [join(repo, 'bin', 'tinycdn.js'), 'serve'], {
-      env: { ...process.env, IMGPROXY_BIND: 'nonsense', IMGPROXY_QUALITY: '500', IMGPROXY_KEY: 'aa' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    const [code] = await once(child, 'exit');
+    const server = spawnServe({ IMGPROXY_BIND: 'nonsense', IMGPROXY_QUALITY: '500', IMGPROXY_KEY: 'aa' });
+    const [code] = await server.exited;
+    const { stderr } = server;
     assert.equal(code, 2);
     assert.match(stderr, /IMGPROXY_BIND/);
     assert.match(stderr, /IMGPROXY_QUALITY/);
@@ -266,19 +241,10 @@ describe('tinycdn serve: graceful shutdown', () => {
     await once(taken, 'listening');
     const { port } = taken.address() as AddressInfo;
     try {
-      for (const argv of [
-        [join(repo, 'bin', 'tinycdn.js'), 'serve'],
-        [join(repo, 'scripts', 'run-samples.ts')],
-      ]) {
-        const child = spawn(process.execPath, argv, {
-          env: { ...process.env, IMGPROXY_BIND: `127.0.0.1:${port}` },
-          stdio: ['ignore', 'pipe', 'pipe'],
-        });
-        let stderr = '';
-        child.stderr.on('data', (d: Buffer) => {
-          stderr += d.toString();
-        });
-        const [code] = await once(child, 'exit');
+      for (const argv of [['bin/tinycdn.js', 'serve'], ['scripts/run-samples.ts']]) {
+        const cli = spawnNode(argv, { IMGPROXY_BIND: `127.0.0.1:${port}` });
+        const [code] = await cli.exited;
+        const { stderr } = cli;
         const what = argv.at(-1);
         assert.equal(code, 2, `${what}: ${stderr}`);
         assert.match(

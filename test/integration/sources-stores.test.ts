@@ -8,16 +8,14 @@
  */
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { once } from 'node:events';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { BlobServiceClient, StorageSharedKeyCredential } from '@azure/storage-blob';
 import { Storage } from '@google-cloud/storage';
 import sharp from 'sharp';
+import { healthy, spawnServe } from '../helpers/cli.ts';
 import { eventually } from '../helpers/eventually.ts';
 import { photoOfAtLeast } from '../helpers/photos.ts';
 import { freePort } from '../helpers/ports.ts';
@@ -165,36 +163,15 @@ describe('object stores through the server (SeaweedFS, fake-gcs-server, Azurite)
 
   it("`tinycdn serve` with gs:// sources writes JSON only: the GCS SDK's Node warnings are a log line each, once", async () => {
     const port = await freePort();
-    const child = spawn(
-      process.execPath,
-      [join(import.meta.dirname, '..', '..', 'bin', 'tinycdn.js'), 'serve'],
-      {
-        env: {
-          ...process.env,
-          IMGPROXY_BIND: `127.0.0.1:${port}`,
-          IMGPROXY_USE_GCS: 'true',
-          IMGPROXY_GCS_ENDPOINT: gcs.endpoint,
-          IMGPROXY_LOG_LEVEL: 'warn',
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
+    const server = spawnServe({
+      IMGPROXY_BIND: `127.0.0.1:${port}`,
+      IMGPROXY_USE_GCS: 'true',
+      IMGPROXY_GCS_ENDPOINT: gcs.endpoint,
+      IMGPROXY_LOG_LEVEL: 'warn',
     });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    const exited = once(child, 'exit');
+    const base = `http://127.0.0.1:${port}`;
     try {
-      const base = `http://127.0.0.1:${port}`;
-      await eventually(
-        'the server answers /health',
-        async () => ((await fetch(`${base}/health`).catch(() => undefined))?.ok ? true : undefined),
-        20_000,
-      );
+      await healthy(base, server);
       // About one download in five used to print Node's MaxListenersExceededWarning on stderr.
       for (let i = 0; i < 60; i++) {
         const res = await fetch(`${base}/insecure/rs:fit:64:64/plain/${plain(sources().gs)}`);
@@ -202,11 +179,11 @@ describe('object stores through the server (SeaweedFS, fake-gcs-server, Azurite)
         assert.equal(res.status, 200);
       }
     } finally {
-      child.kill('SIGTERM');
+      server.child.kill('SIGTERM');
     }
-    assert.deepEqual(await exited, [0, null]);
-    assert.equal(stderr, '', 'nothing on stderr');
-    const lines = stdout
+    assert.deepEqual(await server.exited, [0, null]);
+    assert.equal(server.stderr, '', 'nothing on stderr');
+    const lines = server.stdout
       .split('\n')
       .filter((l) => l !== '')
       .map((l) => JSON.parse(l) as { warning?: { name: string; message: string } });
