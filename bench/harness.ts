@@ -8,6 +8,7 @@ import { closeSync, existsSync, openSync, readdirSync, readFileSync, writeFileSy
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import sharp from 'sharp';
+import { spawnCollected } from '../test/helpers/cli.ts';
 import { CACHE_DIR, HarnessError } from './setup.ts';
 
 const log = (message: string) => console.error(`bench: ${message}`);
@@ -293,24 +294,16 @@ export interface WrkResult {
   p99Ms: number;
 }
 
-export const run = (cmd: string, argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<string> =>
-  new Promise((resolve, reject) => {
-    const child = spawn(cmd, argv, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    child.once('error', reject);
-    child.once('exit', (code) =>
-      code === 0
-        ? resolve(stdout)
-        : reject(new HarnessError(`${cmd} ${argv.join(' ')} exited ${code}: ${stderr.slice(-2000)}`)),
-    );
-  });
+export const run = async (
+  cmd: string,
+  argv: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<string> => {
+  const p = spawnCollected(cmd, argv, env);
+  const [code] = await p.exited;
+  if (code !== 0) throw new HarnessError(`${cmd} ${argv.join(' ')} exited ${code}: ${p.stderr.slice(-2000)}`);
+  return p.stdout;
+};
 
 export const wrk = async (
   base: string,

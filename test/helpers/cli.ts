@@ -22,10 +22,12 @@ export interface CliProcess {
 /** Starts `node SCRIPT ARGS` from the repository with the test's environment plus `env`. */
 export function spawnNode(script: string[], env: Record<string, string> = {}): CliProcess {
   const [file, ...args] = script;
-  const child = spawn(process.execPath, [join(REPO, file!), ...args], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  return spawnCollected(process.execPath, [join(REPO, file!), ...args], { ...process.env, ...env });
+}
+
+/** Starts `cmd ARGV` with exactly `env`, collecting what it writes (also for the benchmarks). */
+export function spawnCollected(cmd: string, argv: string[], env: NodeJS.ProcessEnv): CliProcess {
+  const child = spawn(cmd, argv, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => {
@@ -42,7 +44,8 @@ export function spawnNode(script: string[], env: Record<string, string> = {}): C
     get stderr() {
       return stderr;
     },
-    exited: once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>,
+    // 'close', not 'exit': the output is complete only once both pipes are drained.
+    exited: once(child, 'close') as Promise<[number | null, NodeJS.Signals | null]>,
   };
 }
 
