@@ -228,7 +228,7 @@ export const runObservabilityBench = async (opts: ObservabilityBenchOptions): Pr
     for (const v of variants) {
       log(`starting ${v.name}`);
       const slug = `tinycdn-observability-${v.name.replace(/[^a-z0-9.]+/g, '-')}`;
-      v.server = await startServer(slug, [...imageEntrypoint(), 'serve'], dir, {
+      v.server = await startServer(slug, [...imageEntrypoint({ compiled: true }), 'serve'], dir, {
         ...clean,
         ...v.env,
       });

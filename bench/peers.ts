@@ -223,7 +223,8 @@ const startPeers = async (
 ): Promise<void> => {
   const sameEnv = { IMGPROXY_WATERMARK_PATH: watermark };
   // Each server with its image's memory settings, as users run them: tinycdn's Dockerfile
-  // (jemalloc and its MALLOC_CONF; the entrypoint's Node.js flags), imgproxy's docker/Dockerfile
+  // (jemalloc and its MALLOC_CONF; the entrypoint's Node.js flags; the code compiled to
+  // JavaScript, see imageEntrypoint), imgproxy's docker/Dockerfile
   // (glibc's malloc with MALLOC_ARENA_MAX=2, IMGPROXY_MALLOC's default).
   const tinycdnEnv = { ...sameEnv, ...imageAllocatorEnv(ensureJemalloc()) };
   log(
@@ -234,7 +235,12 @@ const startPeers = async (
   );
   peers.push({
     name: 'tinycdn',
-    server: await startServer('peers-tinycdn', [...imageEntrypoint(), 'serve'], sourcesDir, tinycdnEnv),
+    server: await startServer(
+      'peers-tinycdn',
+      [...imageEntrypoint({ compiled: true }), 'serve'],
+      sourcesDir,
+      tinycdnEnv,
+    ),
     version: `node ${process.version}, sharp ${sharp.versions.sharp} / libvips ${sharp.versions.vips}, jemalloc`,
     path: imgproxyPath,
   });

@@ -2,7 +2,8 @@
  * `make bench`: the transform server against sharp in-process, side by side in one run.
  *
  * 1. Ensures photos (test/fixtures/photos.sh), wrk, and 8 sources of 2560x1600 JPEG.
- * 2. Starts `node bin/tinycdn.js serve` on a free 127.0.0.1 port with no key, serving the sources
+ * 2. Starts `node bin/tinycdn.js serve` as the image does (its Node.js flags, its code compiled to
+ *    JavaScript: test/helpers/entrypoint.ts) on a free 127.0.0.1 port with no key, serving the sources
  *    from IMGPROXY_LOCAL_FILESYSTEM_ROOT, and waits for GET /health = 200.
  * 3. For each concurrency (4, 8) and each round, runs wrk against the server (rotating over the
  *    sources) and the in-process baseline (bench/inprocess.ts) with the same concurrency, the
@@ -107,7 +108,7 @@ for (const [name, n] of [
  * The server under test, started as the image starts it; TINYCDN_BENCH_SERVER_SCRIPT may name
  * another script taking `serve` (run with the image's Node.js flags).
  */
-const IMAGE_ENTRYPOINT = imageEntrypoint();
+const IMAGE_ENTRYPOINT = imageEntrypoint({ compiled: true });
 const SERVER_SCRIPT = process.env['TINYCDN_BENCH_SERVER_SCRIPT'] ?? IMAGE_ENTRYPOINT.at(-1)!;
 
 const log = (message: string) => console.error(`bench: ${message}`);

@@ -60,7 +60,7 @@ export const runStoresBench = async (opts: StoresBenchOptions): Promise<void> =>
     }
     admin.destroy();
 
-    server = await startServer('tinycdn-stores', [...imageEntrypoint(), 'serve'], dir, {
+    server = await startServer('tinycdn-stores', [...imageEntrypoint({ compiled: true }), 'serve'], dir, {
       IMGPROXY_USE_S3: 'true',
       IMGPROXY_S3_ENDPOINT: store.endpoint,
       IMGPROXY_S3_REGION: 'us-east-1',

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { imageAllocatorEnv, imageEntrypoint, parseEntrypoint, parseEnv } from './entrypoint.ts';
@@ -29,6 +31,26 @@ it("the repository's Dockerfile runs bin/tinycdn.js with this Node.js", () => {
   const argv = imageEntrypoint();
   assert.equal(argv[0], process.execPath);
   assert.equal(argv.at(-1), join(import.meta.dirname, '..', '..', 'bin', 'tinycdn.js'));
+});
+
+it('compiled, as the image runs it: JavaScript only, which answers like the sources', () => {
+  const argv = imageEntrypoint({ compiled: true });
+  const script = argv.at(-1)!;
+  assert.match(script, /\/\.build\/js-[0-9a-f]{16}\/bin\/tinycdn\.js$/);
+  const tree = join(script, '..', '..');
+  const ts = readdirSync(join(tree, 'service'), { recursive: true, encoding: 'utf8' }).filter((f) =>
+    f.endsWith('.ts'),
+  );
+  assert.deepEqual(ts, []);
+  assert.equal(imageEntrypoint({ compiled: true }).at(-1), script, 'reused while the sources are the same');
+  // The compiled CLI runs (render loads the operator's builders, the API schema and yaml).
+  const example = join(import.meta.dirname, '..', '..', 'examples', 'seed.yaml');
+  const compiled = spawnSync(argv[0]!, [script, 'render', '-f', example], { encoding: 'utf8' });
+  const sources = spawnSync(argv[0]!, [imageEntrypoint().at(-1)!, 'render', '-f', example], {
+    encoding: 'utf8',
+  });
+  assert.equal(compiled.status, 0, compiled.stderr);
+  assert.equal(compiled.stdout, sources.stdout);
 });
 
 describe('parseEnv', () => {

@@ -4,8 +4,10 @@
  * start the server the same way, so a setting added to the image is tested and measured
  * without being repeated here.
  */
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import { buildJs } from '../../scripts/build-js.ts';
 
 const REPO = join(import.meta.dirname, '..', '..');
 const dockerfile = () => readFileSync(join(REPO, 'Dockerfile'), 'utf8');
@@ -40,11 +42,41 @@ export const parseEnv = (text: string): Record<string, string> => {
   return env;
 };
 
-/** The image's entrypoint with this process's Node.js and the checkout's script. */
-export const imageEntrypoint = (): string[] => {
+/**
+ * The image's entrypoint with this process's Node.js and the checkout's script: the sources as
+ * they are (TypeScript run by Node.js), for the tests. `compiled`: the script of the checkout
+ * compiled as the image compiles it (scripts/build-js.ts), for the benchmarks, which measure
+ * the image's memory; built once per state of the sources under `.build/`.
+ */
+export const imageEntrypoint = ({ compiled = false } = {}): string[] => {
   const { nodeFlags, script } = parseEntrypoint(dockerfile());
-  return [process.execPath, ...nodeFlags, join(REPO, script)];
+  return [process.execPath, ...nodeFlags, join(compiled ? compiledTree() : REPO, script)];
 };
+
+/** The runtime sources compiled to JavaScript, in a folder named by their hash (reused), with the checkout's node_modules. */
+function compiledTree(): string {
+  const hash = createHash('sha256');
+  for (const dir of ['bin', 'cli', 'service', 'operator', 'scripts'])
+    for (const f of readdirSync(join(REPO, dir), { recursive: true, encoding: 'utf8' }).sort()) {
+      const path = join(REPO, dir, f);
+      if (statSync(path).isFile()) hash.update(`${path}\0`).update(readFileSync(path));
+    }
+  for (const f of ['package.json', 'tsconfig.json', 'tsconfig.build.json'])
+    hash.update(readFileSync(join(REPO, f)));
+  const dir = join(REPO, '.build', `js-${hash.digest('hex').slice(0, 16)}`);
+  if (!existsSync(join(dir, 'node_modules'))) {
+    const tmp = `${dir}.${process.pid}`;
+    buildJs(tmp);
+    symlinkSync(join(REPO, 'node_modules'), join(tmp, 'node_modules'));
+    rmSync(dir, { recursive: true, force: true });
+    renameSync(tmp, dir);
+    // The trees of earlier sources are not needed again.
+    for (const old of readdirSync(join(REPO, '.build')))
+      if (old.startsWith('js-') && join(REPO, '.build', old) !== dir && !old.includes('.'))
+        rmSync(join(REPO, '.build', old), { recursive: true, force: true });
+  }
+  return dir;
+}
 
 /**
  * The image's allocator settings for a server started on this machine: its MALLOC_CONF, and

@@ -7,6 +7,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { siblingModule } from '../../sibling_module.ts';
 import type { PdfJob, PdfReply } from './pdf_worker.ts';
 
 /** Workers kept idle for the next job (more would only hold memory). */
@@ -23,7 +24,7 @@ function run<K extends PdfJob['kind']>(
   signal: AbortSignal | undefined,
 ): Promise<Reply<K>> {
   signal?.throwIfAborted();
-  const w = idle.pop() ?? new Worker(new URL('./pdf_worker.ts', import.meta.url));
+  const w = idle.pop() ?? new Worker(siblingModule('pdf_worker', import.meta.url));
   w.ref();
   return new Promise<Reply<K>>((resolve, reject) => {
     const finish = (reusable: boolean, settle: () => void) => {

@@ -6,6 +6,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { siblingModule } from '../../sibling_module.ts';
 import type { CodecJob, CodecReply } from './wasm_worker.ts';
 
 /** Workers kept idle for the next job (more would only hold memory). */
@@ -19,7 +20,7 @@ type Done = CodecReply & { ok: true };
 
 /** Runs one job on a worker; `transfer` moves the job's buffer instead of copying it. */
 function run(job: CodecJob, transfer: ArrayBuffer): Promise<Done> {
-  const w = idle.pop() ?? new Worker(new URL('./wasm_worker.ts', import.meta.url));
+  const w = idle.pop() ?? new Worker(siblingModule('wasm_worker', import.meta.url));
   w.ref();
   return new Promise<Done>((resolve, reject) => {
     const finish = (pixels: number | undefined, settle: () => void) => {
