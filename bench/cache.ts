@@ -427,14 +427,14 @@ const MISS_CACHE_LABEL: Record<MissCache, string> = {
  */
 async function misses(ws: Workspace, o: CacheBenchOptions): Promise<string[]> {
   const out: string[] = [];
+  const pathsFile = join(ws.dir, 'miss-paths.txt');
+  writeFileSync(
+    pathsFile,
+    `${ws.files.map((f) => `/_/cb:{cb}/${TRANSFORM}/plain/local:///${f}`).join('\n')}\n`,
+  );
   for (const storage of o.missCache) {
     const pod = await startBenchPod(ws, undefined, storage === 'memory' ? ws.memoryManifest : ws.manifest);
     try {
-      const pathsFile = join(ws.dir, 'miss-paths.txt');
-      writeFileSync(
-        pathsFile,
-        `${ws.files.map((f) => `/_/cb:{cb}/${TRANSFORM}/plain/local:///${f}`).join('\n')}\n`,
-      );
       const check = await pod.request(HTTP, `/_/cb:check/${TRANSFORM}/plain/local:///${ws.files[0]}`);
       if (check.status !== 200)
         throw new HarnessError(`miss path answered ${check.status}: ${check.body.toString()}`);

@@ -56,12 +56,12 @@ export const imageEntrypoint = ({ compiled = false } = {}): string[] => {
 /** The runtime sources compiled to JavaScript, in a folder named by their hash (reused), with the checkout's node_modules. */
 function compiledTree(): string {
   const hash = createHash('sha256');
-  for (const dir of ['bin', 'cli', 'service', 'operator', 'scripts'])
+  for (const dir of ['bin', 'cli', 'service', 'operator'])
     for (const f of readdirSync(join(REPO, dir), { recursive: true, encoding: 'utf8' }).sort()) {
       const path = join(REPO, dir, f);
       if (statSync(path).isFile()) hash.update(`${path}\0`).update(readFileSync(path));
     }
-  for (const f of ['package.json', 'tsconfig.json', 'tsconfig.build.json'])
+  for (const f of ['package.json', 'tsconfig.json', 'tsconfig.build.json', 'scripts/build-js.ts'])
     hash.update(readFileSync(join(REPO, f)));
   const dir = join(REPO, '.build', `js-${hash.digest('hex').slice(0, 16)}`);
   if (!existsSync(join(dir, 'node_modules'))) {
