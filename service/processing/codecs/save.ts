@@ -52,8 +52,8 @@ export async function saveImage(args: {
     animation,
   };
   args.signal?.throwIfAborted();
-  // A DeferredImage decodes, transforms and encodes in this one libvips pass: the time is the
-  // whole pipeline's, not the encoder's, so it is not reported as an encode.
+  // A DeferredImage runs its pending work (decode and resize, a crop, a watermark) in this one
+  // libvips pass: the time is not the encoder's alone, so it is not reported as an encode.
   const fused = img instanceof DeferredImage;
   const start = performance.now();
   const data =

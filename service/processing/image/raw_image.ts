@@ -160,13 +160,29 @@ export class RawImage implements Img {
   }
 
   async composite(overlay: Overlay, left: number, top: number, tile: boolean): Promise<RawImage> {
+    const drawing = await this.drawing(overlay, left, top, tile);
+    return drawing ? this.derive(drawing()) : this;
+  }
+
+  /**
+   * The pass that draws `overlay` over these pixels, to run later (a DeferredImage runs it in
+   * the encoder's pass); undefined when nothing of the overlay lands on the image.
+   */
+  async drawing(
+    overlay: Overlay,
+    left: number,
+    top: number,
+    tile: boolean,
+  ): Promise<(() => Sharp) | undefined> {
     const layer = await overlayLayer(overlay, this, left, top, tile);
-    if (layer === undefined) return this;
+    if (layer === undefined) return undefined;
     // libvips' composite always gives an alpha channel; over an opaque image it is opaque
     // everywhere and is dropped, so the result stays as opaque as the image was (as imgproxy's:
     // a watermarked JPEG saved as PNG has no alpha channel).
-    const drawn = this.sharp().composite([layer]);
-    return this.derive(this.hasAlpha ? drawn : drawn.removeAlpha());
+    return () => {
+      const drawn = this.sharp().composite([layer]);
+      return this.hasAlpha ? drawn : drawn.removeAlpha();
+    };
   }
 
   async trim(
