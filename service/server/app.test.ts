@@ -86,6 +86,12 @@ describe('the app through inject()', () => {
     assert.equal(res.headers['x-content-type-options'], 'nosniff');
   });
 
+  it('compiles no JSON schema: a route declaring one fails at start-up, with why', async () => {
+    const { app } = await testApp();
+    app.get('/schema', { schema: { querystring: { type: 'object' } } }, async () => 'no');
+    await assert.rejects(app.ready(), /declare no JSON schema/);
+  });
+
   it("keeps a caller's sane X-Request-ID and replaces one that is not", async () => {
     const { app } = await testApp();
     const kept = await app.inject({ url: '/health', headers: { 'x-request-id': 'abc-123' } });

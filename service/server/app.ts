@@ -37,6 +37,15 @@ function requestId(req: { headers: Record<string, string | string[] | undefined>
   return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
 }
 
+/**
+ * No route declares a JSON schema, so fastify compiles none: compilers that refuse one keep it
+ * from loading its default ones (ajv and fast-json-stringify, about a hundred modules) at
+ * start-up, which every server process would keep in memory for nothing.
+ */
+const noSchemas = () => () => {
+  throw new Error('tinycdn routes declare no JSON schema');
+};
+
 export function buildApp(deps: AppDeps): FastifyInstance {
   const cfg = deps.serverConfig;
   const app = Fastify({
@@ -49,6 +58,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     keepAliveTimeout: cfg.keepAliveTimeout * 1000,
     requestTimeout: cfg.readRequestTimeout * 1000,
     return503OnClosing: true,
+    schemaController: { compilersFactory: { buildValidator: noSchemas, buildSerializer: noSchemas } },
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: false, ignoreDuplicateSlashes: false, maxParamLength: 8192 },
     // Errors the router meets before any route (a malformed %-escape in the path): short plain
