@@ -9,7 +9,7 @@
  *    sources) and the in-process baseline (bench/inprocess.ts) with the same concurrency, the
  *    order swapped every round so drift hits both sides alike.
  * 4. Measures the server's peak RSS (VmHWM, summed over its process tree) under 16 connections.
- * 5. Prints a table with the targets (ratio >= 0.9, peak RSS < 512 MB) as PASS/MISS.
+ * 5. Prints a table with the targets (ratio >= 0.95, peak RSS < 512 MB) as PASS/MISS.
  *
  * Exits non-zero only when the harness fails (server does not start or answers errors, wrk
  * missing...), never for a missed target. Only 127.0.0.1 is ever a target.
@@ -66,7 +66,8 @@ import {
 } from './setup.ts';
 import { parseStoresBenchArgs, runStoresBench } from './stores.ts';
 
-const TARGET_RATIO = 0.9;
+// The performance work's target (0.9 before it): the server adds at most 5% to sharp's own work.
+const TARGET_RATIO = 0.95;
 const TARGET_RSS_BYTES = 512 * 1024 * 1024;
 const TRANSFORM = 'rs:fit:300:300';
 
