@@ -50,7 +50,14 @@ export const run = (file: string, args: readonly string[], opts: RunOptions = {}
         resolve(result);
       }
     });
-    child.stdin.end(opts.input ?? '');
+    // A program that exits before reading all its input (it failed, say, or never reads stdin)
+    // closes the pipe: EPIPE here. Its exit code and stderr, reported on 'close', say why.
+    child.stdin.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') reject(err);
+    });
+    // Without input, no write at all: the pipe is only closed.
+    if (opts.input === undefined) child.stdin.end();
+    else child.stdin.end(opts.input);
   });
 
 /** Parses KEY=VALUE lines (DIR/env). */
