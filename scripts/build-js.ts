@@ -18,7 +18,8 @@ import { createRequire } from 'node:module';
 import { join, relative, resolve } from 'node:path';
 
 const REPO = join(import.meta.dirname, '..');
-const SOURCES = ['bin', 'cli', 'service', 'operator'];
+/** The folders the image runs from. */
+export const SOURCES = ['bin', 'cli', 'service', 'operator'];
 
 export function buildJs(outDir: string): void {
   const out = resolve(outDir);

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildJs } from '../../scripts/build-js.ts';
+import { buildJs, SOURCES } from '../../scripts/build-js.ts';
 
 const REPO = join(import.meta.dirname, '..', '..');
 const dockerfile = () => readFileSync(join(REPO, 'Dockerfile'), 'utf8');
@@ -56,7 +56,7 @@ export const imageEntrypoint = ({ compiled = false } = {}): string[] => {
 /** The runtime sources compiled to JavaScript, in a folder named by their hash (reused), with the checkout's node_modules. */
 function compiledTree(): string {
   const hash = createHash('sha256');
-  for (const dir of ['bin', 'cli', 'service', 'operator'])
+  for (const dir of SOURCES)
     for (const f of readdirSync(join(REPO, dir), { recursive: true, encoding: 'utf8' }).sort()) {
       const path = join(REPO, dir, f);
       if (statSync(path).isFile()) hash.update(`${path}\0`).update(readFileSync(path));
