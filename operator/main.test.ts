@@ -1,13 +1,11 @@
 // runOperator's start-up against a stand-in API server that answers only the Lease calls: a
 // Lease namespace that does not exist stops it at once; a refusal that may pass is retried.
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { KubeConfig } from '@kubernetes/client-node';
 import { isNamespaceNotFound, LeaseNamespaceNotFoundError, runOperator } from './main.ts';
 import { ApiError } from './runtime/client.ts';
 import { silentLogger } from './runtime/log.ts';
+import { type StandInApiServer, standInApiServer } from './runtime/testing.ts';
 
 /** A metav1.Status as the API server sends it. */
 const status = (code: number, reason: string, message: string, details: Record<string, string>) => ({
@@ -58,40 +56,24 @@ describe('isNamespaceNotFound', () => {
 });
 
 describe('runOperator: leader election at start-up', () => {
-  /** What the stand-in answers to a POST of the Lease; every request is recorded. */
+  /** What the stand-in answers to a POST of the Lease. */
   let answerCreate: () => ReturnType<typeof status>;
-  const requests: string[] = [];
-  let server: Server;
-  let kubeConfig: KubeConfig;
+  let api: StandInApiServer;
+  let requests: string[];
 
   before(async () => {
-    server = createServer((req, res) => {
-      requests.push(`${req.method} ${req.url}`);
-      req.resume();
+    api = await standInApiServer((req, res) => {
       const body = req.method === 'POST' ? answerCreate() : leaseNotFound;
       res.writeHead(body.code, { 'Content-Type': 'application/json' }).end(JSON.stringify(body));
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    kubeConfig = new KubeConfig();
-    kubeConfig.loadFromOptions({
-      clusters: [
-        {
-          name: 'stand-in',
-          server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-          skipTLSVerify: true, // client-node refuses http:// otherwise
-        },
-      ],
-      users: [{ name: 'dev' }],
-      contexts: [{ name: 'stand-in', cluster: 'stand-in', user: 'dev' }],
-      currentContext: 'stand-in',
-    });
+    requests = api.requests;
   });
 
-  after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  after(() => api.close());
 
   const start = (namespace: string, signal: AbortSignal) =>
     runOperator({
-      kubeConfig,
+      kubeConfig: api.kubeConfig,
       leaderElect: true,
       leaderElectionNamespace: namespace,
       resyncPeriodMs: 0,

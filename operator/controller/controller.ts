@@ -132,8 +132,12 @@ export class Controller implements ChildCaches {
     for (const kind of this.#kinds.filter((k) => k.optional)) {
       if (await this.#discovery.serves(kind).catch(() => false)) this.#addChildInformer(kind);
     }
+    // Stopped during discovery (a leader told to stop right after it won the Lease): starting
+    // informers now would leave watches open that nothing stops.
+    if (this.#stopped) return;
     const all = [this.#secrets, ...this.#children.values(), this.#imageProxies];
-    // ImageProxies last: their add events queue reconciles that read the other caches.
+    // ImageProxies last: their add events queue reconciles that read the other caches. A stop
+    // meanwhile resolves the first wait and makes the second start nothing (Informer.start).
     await Promise.all(all.slice(0, -1).map((i) => i.start()));
     await this.#imageProxies.start();
     if (this.#stopped) return; // stopped while waiting for the caches

@@ -27,6 +27,35 @@ export interface InformerOptions {
 }
 
 const RESTART_BACKOFF: BackoffPolicy = { baseMs: 250, maxMs: 30_000 };
+
+/**
+ * client-node's ListWatch learns the AbortController of a watch only once the watch has
+ * connected (its response headers arrived), and opens the watch after its list without asking
+ * whether it was stopped meanwhile: a stop() during either leaves a watch open that nothing
+ * aborts, until the API server ends it (minutes) or the client's 30 s inactivity timeout. An
+ * operator told to stop right after it started would then hang past its shutdown deadline.
+ * Once closed, this Watch opens nothing and aborts any watch that connects late.
+ */
+class ClosableWatch extends Watch {
+  #closed = false;
+
+  override async watch(...args: Parameters<Watch['watch']>): Promise<AbortController> {
+    if (this.#closed) return aborted();
+    const controller = await super.watch(...args);
+    if (this.#closed) controller.abort();
+    return controller;
+  }
+
+  close(): void {
+    this.#closed = true;
+  }
+}
+
+const aborted = (): AbortController => {
+  const controller = new AbortController();
+  controller.abort();
+  return controller;
+};
 const PAGE_SIZE = 500;
 
 export class Informer<T extends KubeResource> {
@@ -35,10 +64,13 @@ export class Informer<T extends KubeResource> {
   // client-node types objects with its model classes (Date timestamps); the objects are
   // really the API's JSON, as T describes them: converted at this boundary only.
   readonly #lw: ListWatch<KubernetesObject>;
+  readonly #watch: ClosableWatch;
   readonly #log: Logger;
   #failures = 0;
   #restartTimer: NodeJS.Timeout | undefined;
   #stopped = true;
+  /** stop() was called: for good. */
+  #closed = false;
   #synced = false;
   #onSynced: Array<() => void> = [];
 
@@ -47,8 +79,8 @@ export class Informer<T extends KubeResource> {
     this.#opts = opts;
     this.#log = opts.log.with({ informer: opts.type.kind });
     const path = resourcePath(opts.type, { namespace: opts.namespace });
-    const watch = new Watch(opts.client.kubeConfig);
-    this.#lw = new ListWatch(path, watch, () => this.#list(path), false, opts.labelSelector);
+    this.#watch = new ClosableWatch(opts.client.kubeConfig);
+    this.#lw = new ListWatch(path, this.#watch, () => this.#list(path), false, opts.labelSelector);
     this.#lw.on('error', (err: unknown) => this.#scheduleRestart(err));
     // Any event shows the watch works again: later errors start from a short delay.
     const healthy = () => {
@@ -104,8 +136,13 @@ export class Informer<T extends KubeResource> {
     this.#lw.on(event, handler as unknown as InformerHandler<KubernetesObject>);
   }
 
-  /** Starts list + watch; resolves once the first list is in the cache (or on stop). */
+  /**
+   * Starts list + watch; resolves once the first list is in the cache (or on stop). An informer
+   * runs once: after stop(), start() resolves at once and starts nothing, so a start that races
+   * a stop cannot leave a watch open.
+   */
   start(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
     this.#stopped = false;
     const synced = this.#synced
       ? Promise.resolve()
@@ -122,8 +159,10 @@ export class Informer<T extends KubeResource> {
 
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#closed = true;
     clearTimeout(this.#restartTimer);
     this.#restartTimer = undefined;
+    this.#watch.close();
     await this.#lw.stop();
     for (const resolve of this.#onSynced.splice(0)) resolve();
   }
