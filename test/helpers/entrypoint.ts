@@ -44,9 +44,10 @@ export const parseEnv = (text: string): Record<string, string> => {
 
 /**
  * The image's entrypoint with this process's Node.js and the checkout's script: the sources as
- * they are (TypeScript run by Node.js), for the tests. `compiled`: the script of the checkout
- * compiled as the image compiles it (scripts/build-js.ts), for the benchmarks, which measure
- * the image's memory; built once per state of the sources under `.build/`.
+ * they are (TypeScript run by Node.js). `compiled`: the script of the checkout compiled as the
+ * image compiles it (scripts/build-js.ts), for what must run the image's code (the pod harness,
+ * and the benchmarks, which measure the image's memory); built once per state of the sources
+ * under `.build/`.
  */
 export const imageEntrypoint = ({ compiled = false } = {}): string[] => {
   const { nodeFlags, script } = parseEntrypoint(dockerfile());

@@ -5,7 +5,8 @@
  * - The objects are the real `tinycdn render -f FILE` output (the CLI is run): the Deployment's
  *   pod template and the ConfigMap it mounts. Secrets named by `secretKeyRef` come from the test.
  * - Each container starts the real program with exactly its env and args: `tinycdn` is
- *   the image's entrypoint (`node FLAGS bin/tinycdn.js`, read from the Dockerfile) with ARGS, `cache` is Debian's nginx with the
+ *   the image's entrypoint (`node FLAGS bin/tinycdn.js`, read from the Dockerfile; the checkout
+ *   compiled to JavaScript as the image builds it) with ARGS, `cache` is Debian's nginx with the
  *   container's command, `nginx-exporter` (monitoring on) is the official NGINX Prometheus
  *   exporter built from its Go module (test/fixtures/nginx-exporter.sh; the image's entrypoint is
  *   the exporter) with the container's args. Env is the container's own plus PATH and HOSTNAME,
@@ -56,7 +57,7 @@ import {
 } from 'node:fs';
 import { Agent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseAllDocuments } from 'yaml';
 import { imageEntrypoint } from '../helpers/entrypoint.ts';
@@ -821,10 +822,13 @@ export async function startPod(opts: PodOptions): Promise<Pod> {
     let argv: string[];
     let cwd = '/';
     if (spec.name === 'tinycdn') {
-      // The tinycdn image's entrypoint (the CLI, with its Node.js flags), read from the Dockerfile.
+      // The tinycdn image's entrypoint (the CLI, with its Node.js flags), read from the
+      // Dockerfile, running the checkout compiled as the image compiles it, from its root (the
+      // image's WORKDIR): the JavaScript the image runs, not the TypeScript sources.
       if (spec.command !== undefined) throw new Error('tinycdn: a command override is not supported');
-      argv = [...imageEntrypoint(), ...(spec.args ?? []).map(rewrite)];
-      cwd = REPO;
+      const entrypoint = imageEntrypoint({ compiled: true });
+      argv = [...entrypoint, ...(spec.args ?? []).map(rewrite)];
+      cwd = dirname(dirname(entrypoint.at(-1)!));
     } else if (spec.name === 'nginx-exporter') {
       // The exporter image's entrypoint is the exporter. The build cache may sit under a home
       // the container's user cannot enter: the binary is copied into the pod's folder.
