@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { imageAllocatorEnv, imageEntrypoint, parseEntrypoint, parseEnv } from './entrypoint.ts';
@@ -51,6 +51,19 @@ it('compiled, as the image runs it: JavaScript only, which answers like the sour
   });
   assert.equal(compiled.status, 0, compiled.stderr);
   assert.equal(compiled.stdout, sources.stdout);
+});
+
+it("the compiled tree leaves out the development-only files the image's build context leaves out", () => {
+  // tsconfig.build.json decides what a checkout's compiled tree holds (the pod harness and the
+  // benchmarks run it); .dockerignore, what the image's build stage can see. The two lists
+  // must not drift apart, or the tests would run code the image does not have, or the reverse.
+  const root = join(import.meta.dirname, '..', '..');
+  const dockerignore = readFileSync(join(root, '.dockerignore'), 'utf8')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#') && !l.startsWith('!') && l !== '*');
+  const build = JSON.parse(readFileSync(join(root, 'tsconfig.build.json'), 'utf8')) as { exclude: string[] };
+  assert.deepEqual([...build.exclude].sort(), [...dockerignore].sort());
 });
 
 describe('parseEnv', () => {
