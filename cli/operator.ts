@@ -172,8 +172,9 @@ export async function operatorCommand(argv: string[], env: Env): Promise<void> {
     stop.abort();
     // The kubelet kills after terminationGracePeriodSeconds (30 s by default): stop by ourselves
     // first if draining hangs (an unreachable API server).
+    // What still holds the process (sockets, timers) says where a stop hangs.
     setTimeout(() => {
-      log.error('did not stop within 25s; exiting');
+      log.error('did not stop within 25s; exiting', { pending: process.getActiveResourcesInfo() });
       process.exit(1);
     }, 25_000).unref();
   };

@@ -119,7 +119,7 @@ describe('operator across an API server restart (no kubelet: pods never run)', (
       op.lines.slice(linesBefore).some((l) => l.msg === 'relisting'),
       'informers relisted after 410',
     );
-    assert.equal(await op.stop(), 0);
+    await op.stopCleanly();
   });
 
   test('a leader that cannot renew its Lease steps down (API server frozen with SIGSTOP)', async () => {

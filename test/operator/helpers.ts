@@ -220,6 +220,20 @@ export class OperatorProcess {
     return this.exited;
   }
 
+  /**
+   * SIGTERM, and requires a clean stop (exit 0); otherwise fails with the exit code and the
+   * last lines of the operator's log, so a CI failure says why without a rerun.
+   */
+  async stopCleanly(label = 'the operator'): Promise<void> {
+    const code = await this.stop();
+    if (code === 0) return;
+    const tail = this.lines
+      .slice(-15)
+      .map((l) => JSON.stringify(l))
+      .join('\n');
+    assert.fail(`${label} exited with ${code} on SIGTERM, not 0; its last log lines:\n${tail}`);
+  }
+
   /** Gone without a word (crash, node failure): SIGKILL. */
   async kill(): Promise<void> {
     this.child.kill('SIGKILL');

@@ -85,7 +85,7 @@ describe('tinycdn operator processes (no kubelet: pods never run)', () => {
     await op.waitFor('caches synced', msg('caches synced'));
     const identity = (await op.waitFor('leadership', msg('acquired leadership'))).identity;
     assert.equal(await holder(cluster), identity);
-    assert.equal(await op.stop(), 0);
+    await op.stopCleanly();
     assert.equal(await holder(cluster), '', 'released: a standby need not wait for expiry');
     assert.ok(op.lines.some(msg('released leadership')));
     assert.equal(op.lines.filter((l) => l.level === 'error').length, 0);
@@ -98,7 +98,7 @@ describe('tinycdn operator processes (no kubelet: pods never run)', () => {
     for (let i = 0; i < 5; i++) {
       const op = operator();
       await op.waitFor('leadership', msg('acquired leadership'));
-      assert.equal(await op.stop(), 0, `try ${i + 1}: exit code`);
+      await op.stopCleanly(`try ${i + 1}`);
       assert.equal(await holder(cluster), '', `try ${i + 1}: released`);
       assert.equal(op.lines.filter((l) => l.level === 'error').length, 0, `try ${i + 1}: no error logged`);
     }
@@ -134,7 +134,7 @@ describe('tinycdn operator processes (no kubelet: pods never run)', () => {
         : undefined;
     });
     await settled(cluster, ns);
-    assert.equal(await first.stop(), 0);
+    await first.stopCleanly();
     const before = await settled(cluster, ns);
     assert.deepEqual(Object.keys(before).sort(), [
       'ConfigMap/img-config',
@@ -157,7 +157,7 @@ describe('tinycdn operator processes (no kubelet: pods never run)', () => {
       /^(created|updated|deleted) |^status updated/.test(String(l.msg)),
     );
     assert.deepEqual(writes, [], 'no apply changed anything and no status was written');
-    assert.equal(await second.stop(), 0);
+    await second.stopCleanly();
   });
 
   test('leader election: one process acts, the other takes over when it stops or dies', async () => {
@@ -186,7 +186,7 @@ describe('tinycdn operator processes (no kubelet: pods never run)', () => {
     assert.equal(firstSample(standby, M.reconcileTotal, { result: 'success' }), 0);
 
     // Clean stop: the Lease is released, so b takes over at its next attempt (~2 s).
-    assert.equal(await a.stop(), 0);
+    await a.stopCleanly();
     const bId = (await b.waitFor('b takes over', msg('acquired leadership'))).identity;
     assert.equal(await holder(cluster), bId);
     assert.equal(firstSample(await b.scrape(), M.leader), 1);
@@ -224,7 +224,7 @@ describe('tinycdn operator processes (no kubelet: pods never run)', () => {
     await eventually('c reconciles', async () =>
       (await get(cluster, 'deployment', ns, 'img'))?.spec.replicas === 5 ? true : undefined,
     );
-    assert.equal(await c.stop(), 0);
+    await c.stopCleanly();
   });
 
   test('/metrics: reconciles by result, durations, queue depth, leader, one Ready series per ImageProxy', async () => {
@@ -281,7 +281,7 @@ describe('tinycdn operator processes (no kubelet: pods never run)', () => {
     assert.equal(readyOf(after, 'ready'), 1);
     assert.equal(readyOf(after, 'blocked'), 0);
     await kubectl(cluster, ['delete', 'imageproxy', '--all', '-n', ns, '--wait=true']);
-    assert.equal(await op.stop(), 0);
+    await op.stopCleanly();
     assert.equal(op.lines.filter((l) => l.level === 'error').length, 0);
   });
 
@@ -289,7 +289,7 @@ describe('tinycdn operator processes (no kubelet: pods never run)', () => {
     const off = operator(['--metrics-bind-address=0', '--leader-elect=false']);
     await off.waitFor('caches synced', msg('caches synced'));
     assert.ok(!off.lines.some(msg('serving metrics')));
-    assert.equal(await off.stop(), 0);
+    await off.stopCleanly();
 
     const first = operator();
     const port = new URL(await first.metricsUrl()).port;
@@ -299,7 +299,7 @@ describe('tinycdn operator processes (no kubelet: pods never run)', () => {
       second.lines.some((l) => /EADDRINUSE/.test(JSON.stringify(l))),
       'the log names the reason',
     );
-    assert.equal(await first.stop(), 0);
+    await first.stopCleanly();
   });
 
   test('a Lease namespace that does not exist: exit 2 with a message naming the flag; once created, it leads', {
@@ -324,7 +324,7 @@ describe('tinycdn operator processes (no kubelet: pods never run)', () => {
     const op = operator(args);
     const identity = (await op.waitFor('leadership', msg('acquired leadership'))).identity;
     assert.equal((await get(cluster, 'lease', ns, 'tinycdn-operator'))?.spec?.holderIdentity, identity);
-    assert.equal(await op.stop(), 0);
+    await op.stopCleanly();
     assert.equal(op.lines.filter((l) => l.level === 'error').length, 0);
   });
 
@@ -359,6 +359,6 @@ describe('tinycdn operator processes (no kubelet: pods never run)', () => {
     assert.equal(firstSample(text, M.leader), 1);
     assert.equal(firstSample(text, M.imageProxyReady, { namespace: watched, imageproxy: 'img' }), 0);
     assert.equal(firstSample(text, M.imageProxyReady, { namespace: ignored }), undefined);
-    assert.equal(await op.stop(), 0);
+    await op.stopCleanly();
   });
 });

@@ -135,6 +135,6 @@ describe('operator under its shipped least-privilege RBAC (no kubelet: pods neve
 
     const forbidden = op.lines.filter((l) => /forbidden/i.test(JSON.stringify(l)));
     assert.deepEqual(forbidden, [], 'nothing was refused');
-    assert.equal(await op.stop(), 0);
+    await op.stopCleanly();
   });
 });
