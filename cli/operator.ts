@@ -171,8 +171,8 @@ export async function operatorCommand(argv: string[], env: Env): Promise<void> {
     log.info('stopping', { signal });
     stop.abort();
     // The kubelet kills after terminationGracePeriodSeconds (30 s by default): stop by ourselves
-    // first if draining hangs (an unreachable API server).
-    // What still holds the process (sockets, timers) says where a stop hangs.
+    // first if draining hangs (an unreachable API server), naming what still holds the process
+    // (sockets, timers): that says where the stop hung.
     setTimeout(() => {
       log.error('did not stop within 25s; exiting', { pending: process.getActiveResourcesInfo() });
       process.exit(1);

@@ -5,10 +5,11 @@
 import assert from 'node:assert/strict';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { after, before, beforeEach, describe, it } from 'node:test';
+import { eventually } from '../../test/helpers/eventually.ts';
 import { KubeClient } from '../runtime/client.ts';
 import { EventRecorder } from '../runtime/events.ts';
 import { silentLogger } from '../runtime/log.ts';
-import { emptyList, type StandInApiServer, standInApiServer, until } from '../runtime/testing.ts';
+import { emptyList, type StandInApiServer, standInApiServer } from '../runtime/testing.ts';
 import { Controller } from './controller.ts';
 
 /** Discovery of the optional monitoring kinds: the first thing start() asks. */
@@ -71,7 +72,7 @@ describe('Controller: stop', () => {
     holdDiscovery = true;
     const c = controller();
     const started = c.start();
-    await until('the discovery request', () => held.length > 0);
+    await eventually('the discovery request', () => held.length > 0 || undefined, 10_000, 5);
     await c.stop();
     for (const release of held.splice(0)) release();
     // Had start() gone on, it would have resolved only once its informers had listed.
@@ -87,8 +88,13 @@ describe('Controller: stop', () => {
   it('a started controller ends all its watches on stop()', async () => {
     const c = controller();
     await c.start();
-    await until('a watch', () => openWatches.size > 0);
+    await eventually('a watch', () => openWatches.size > 0 || undefined, 10_000, 5);
     await c.stop();
-    await until('every watch to be closed by the client', () => openWatches.size === 0);
+    await eventually(
+      'every watch to be closed by the client',
+      () => openWatches.size === 0 || undefined,
+      10_000,
+      5,
+    );
   });
 });

@@ -4,10 +4,11 @@
 import assert from 'node:assert/strict';
 import type { ServerResponse } from 'node:http';
 import { after, before, beforeEach, describe, it } from 'node:test';
+import { eventually } from '../../test/helpers/eventually.ts';
 import { KubeClient } from './client.ts';
 import { Informer } from './informer.ts';
 import { silentLogger } from './log.ts';
-import { emptyList, type StandInApiServer, standInApiServer, until } from './testing.ts';
+import { emptyList, type StandInApiServer, standInApiServer } from './testing.ts';
 
 describe('Informer: stop', () => {
   let api: StandInApiServer;
@@ -48,11 +49,11 @@ describe('Informer: stop', () => {
   it('ends a watch that connects after stop()', async () => {
     const inf = informer();
     await inf.start(); // listed
-    await until('the watch request', () => connecting.length === 1);
+    await eventually('the watch request', () => connecting.length === 1 || undefined, 10_000, 5);
     await inf.stop();
     // The API server answers the watch only now: the client must hang up.
     connecting.pop()?.writeHead(200, { 'Content-Type': 'application/json' }).flushHeaders();
-    await until('the watch to be closed by the client', () => open.size === 0);
+    await eventually('the watch to be closed by the client', () => open.size === 0 || undefined, 10_000, 5);
   });
 
   it('a stopped informer does not start again', async () => {

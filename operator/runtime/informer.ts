@@ -56,6 +56,7 @@ const aborted = (): AbortController => {
   controller.abort();
   return controller;
 };
+
 const PAGE_SIZE = 500;
 
 export class Informer<T extends KubeResource> {

@@ -52,12 +52,3 @@ export async function standInApiServer(
 /** An empty list, as the API server answers a list of a type with no objects. */
 export const emptyList = (resourceVersion = '1') =>
   JSON.stringify({ kind: 'List', apiVersion: 'v1', metadata: { resourceVersion }, items: [] });
-
-/** Resolves once `cond` holds, checking on every turn of the event loop; rejects after 10 s. */
-export async function until(what: string, cond: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-}
