@@ -74,10 +74,10 @@ import {
   CACHE_DIR,
   ensureJemalloc,
   ensurePhotos,
+  ensureThumbor,
   ensureWrk,
   HarnessError,
   prepareSources,
-  REPO,
 } from './setup.ts';
 
 const log = (message: string) => console.error(`peers: ${message}`);
@@ -164,14 +164,6 @@ interface Peer {
   /** The request path, or why this peer is not compared on it; cb '{cb}' lets wrk fill one in. */
   path(format: Format, transform: Transform, file: string, cb: string | undefined): RequestPath;
 }
-
-/** thumbor from bench/thumbor.sh (installed into its venv on first use); its executable path. */
-const ensureThumbor = (): string => {
-  const script = join(REPO, 'bench', 'thumbor.sh');
-  const result = spawnSync('bash', [script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-  if (result.status !== 0) throw new HarnessError(`${script} failed (exit ${result.status})`);
-  return result.stdout.trim().split('\n').at(-1)!;
-};
 
 const versionOf = (cmd: string, argv: string[]): string => {
   const r = spawnSync(cmd, argv, { encoding: 'utf8' });

@@ -21,14 +21,15 @@
  *
  *   node bench/run.ts [--seconds 10] [--rounds 2] [--concurrency 4,8] [--rss-connections 16]
  *                     [--jemalloc] [--imgproxy PATH | --no-imgproxy] [--no-cache] [--no-observability]
- *                     [--no-stores] [--no-peers]
+ *                     [--no-stores] [--no-peers] [--no-floor]
  *
  * Then what metrics and traces cost (bench/observability.ts, with its defaults;
  * --no-observability skips it) and the cache sidecar's figures (bench/cache.ts, with its
  * defaults; --no-cache skips them), and sources from S3 against the local disk (bench/stores.ts,
  * with its defaults; --no-stores skips it), and tinycdn against imgproxy and thumbor across formats,
  * transforms and connections (bench/peers.ts, with its defaults and the same imgproxy binary;
- * --no-peers skips it).
+ * --no-peers skips it), and what the imaging libraries cost alone beside the whole servers
+ * (bench/floor.ts, with its defaults and the same imgproxy binary; --no-floor skips it).
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -37,6 +38,7 @@ import sharp from 'sharp';
 import { imageAllocatorEnv, imageEntrypoint } from '../test/helpers/entrypoint.ts';
 import { benchArgs } from './args.ts';
 import { parseCacheBenchArgs, runCacheBench } from './cache.ts';
+import { parseFloorBenchArgs, runFloorBench } from './floor.ts';
 import {
   checkServer,
   findImgproxy,
@@ -85,6 +87,7 @@ const { values: args } = benchArgs({
     'no-observability': { type: 'boolean', default: false },
     'no-stores': { type: 'boolean', default: false },
     'no-peers': { type: 'boolean', default: false },
+    'no-floor': { type: 'boolean', default: false },
   },
 });
 const seconds = Number(args.seconds);
@@ -354,14 +357,13 @@ try {
   if (!args['no-observability']) await runObservabilityBench(parseObservabilityBenchArgs([]));
   if (!args['no-cache']) await runCacheBench(parseCacheBenchArgs([]));
   if (!args['no-stores']) await runStoresBench(parseStoresBenchArgs([]));
-  if (!args['no-peers']) {
-    const imgproxy = args['no-imgproxy']
-      ? ['--no-imgproxy']
-      : args.imgproxy
-        ? ['--imgproxy', args.imgproxy]
-        : [];
-    await runPeersBench(parsePeersBenchArgs(imgproxy));
-  }
+  const imgproxy = args['no-imgproxy']
+    ? ['--no-imgproxy']
+    : args.imgproxy
+      ? ['--imgproxy', args.imgproxy]
+      : [];
+  if (!args['no-peers']) await runPeersBench(parsePeersBenchArgs(imgproxy));
+  if (!args['no-floor']) await runFloorBench(parseFloorBenchArgs(imgproxy));
 } catch (error) {
   console.error(`bench: FAILED: ${error instanceof HarnessError ? error.message : (error as Error).stack}`);
   process.exitCode = 1;

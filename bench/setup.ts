@@ -32,8 +32,8 @@ const hasWrk = (): boolean => {
   return probe.error === undefined;
 };
 
-/** Installs a Debian package (apt-get update only if the first try fails). */
-const aptInstall = (pkg: string): void => {
+/** Installs Debian packages (apt-get update only if the first try fails). */
+const aptInstall = (...pkgs: string[]): void => {
   const root = process.getuid?.() === 0;
   const sudo = root ? [] : ['sudo', '-n'];
   const apt = (...args: string[]) => {
@@ -44,10 +44,10 @@ const aptInstall = (pkg: string): void => {
       env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
     });
   };
-  console.error(`bench: installing ${pkg} (Debian package)`);
-  if (apt('install', '-y', '--no-install-recommends', pkg).status !== 0) {
+  console.error(`bench: installing ${pkgs.join(' ')} (Debian packages)`);
+  if (apt('install', '-y', '--no-install-recommends', ...pkgs).status !== 0) {
     apt('update');
-    apt('install', '-y', '--no-install-recommends', pkg);
+    apt('install', '-y', '--no-install-recommends', ...pkgs);
   }
 };
 
@@ -58,6 +58,28 @@ export const ensureWrk = (): void => {
   if (!hasWrk()) {
     throw new HarnessError('wrk is missing and could not be installed: apt-get install -y wrk (as root)');
   }
+};
+
+const hasCompiler = (): boolean =>
+  spawnSync('gcc', ['--version'], { stdio: 'ignore' }).status === 0 && existsSync('/usr/include/stdio.h');
+
+/** Debian's C compiler and libc headers (for bench/floor/floor.c), installed when missing. */
+export const ensureCompiler = (): void => {
+  if (hasCompiler()) return;
+  aptInstall('gcc', 'libc6-dev');
+  if (!hasCompiler()) {
+    throw new HarnessError(
+      'gcc is missing and could not be installed: apt-get install -y gcc libc6-dev (as root)',
+    );
+  }
+};
+
+/** thumbor from bench/thumbor.sh (installed into its venv on first use); its executable path. */
+export const ensureThumbor = (): string => {
+  const script = join(REPO, 'bench', 'thumbor.sh');
+  const result = spawnSync('bash', [script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  if (result.status !== 0) throw new HarnessError(`${script} failed (exit ${result.status})`);
+  return result.stdout.trim().split('\n').at(-1)!;
 };
 
 /** Debian's jemalloc (the library the image preloads), installed when missing: its path. */
