@@ -42,6 +42,7 @@ import {
   THUMBOR_PROCESSES,
   TRANSFORM,
   type TransformName,
+  thumborCommand,
   thumborConfig,
   thumborPath,
 } from './peers-matrix.ts';
@@ -240,14 +241,7 @@ const startContenders = async (
     name: `thumbor (${THUMBOR_PROCESSES} processes)`,
     server: await startServer(
       'floor-thumbor',
-      (port) => [
-        thumbor,
-        '--ip=127.0.0.1',
-        `--port=${port}`,
-        `--conf=${conf}`,
-        `--processes=${THUMBOR_PROCESSES}`,
-        '--log-level=warning',
-      ],
+      thumborCommand(thumbor, conf),
       dir,
       {},
       { healthPath: '/healthcheck' },

@@ -117,6 +117,18 @@ export const thumborConfig = (sourcesDir: string): string =>
 
 export const THUMBOR_PROCESSES = 2;
 
+/** How the benchmarks start thumbor: its configuration file, THUMBOR_PROCESSES processes, on `port`. */
+export const thumborCommand =
+  (thumbor: string, conf: string) =>
+  (port: number): string[] => [
+    thumbor,
+    '--ip=127.0.0.1',
+    `--port=${port}`,
+    `--conf=${conf}`,
+    `--processes=${THUMBOR_PROCESSES}`,
+    '--log-level=warning',
+  ];
+
 /** Where thumbor does not take part among the selected formats and transforms, and why. */
 export const thumborExclusions = (formats: Format[], transforms: TransformName[]): string[] =>
   [

@@ -64,6 +64,7 @@ import {
   TRANSFORMS,
   type Transform,
   type TransformName,
+  thumborCommand,
   thumborConfig,
   thumborExclusions,
   thumborPath,
@@ -252,18 +253,18 @@ const startPeers = async (
     writeFileSync(conf, thumborConfig(sourcesDir));
     const pillow = versionOf(join(thumbor, '..', 'python3'), ['-c', 'import PIL; print(PIL.__version__)']);
     log(`starting ${thumbor} with ${THUMBOR_PROCESSES} processes`);
-    const command = (port: number) => [
-      thumbor,
-      '--ip=127.0.0.1',
-      `--port=${port}`,
-      `--conf=${conf}`,
-      `--processes=${THUMBOR_PROCESSES}`,
-      '--log-level=warning',
-    ];
     const version = versionOf(thumbor, ['--version']).replace(/^Thumbor v/, '');
     peers.push({
       name: 'thumbor',
-      server: await startServer('peers-thumbor', command, sourcesDir, {}, { healthPath: '/healthcheck' }),
+      server: await startServer(
+        'peers-thumbor',
+        thumborCommand(thumbor, conf),
+        sourcesDir,
+        {},
+        {
+          healthPath: '/healthcheck',
+        },
+      ),
       version: `${version}, Pillow ${pillow}, ${THUMBOR_PROCESSES} processes`,
       path: thumborPath,
     });
