@@ -20,7 +20,7 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { imageAllocatorEnv, imageEntrypoint } from '../test/helpers/entrypoint.ts';
 import { benchArgs } from './args.ts';
 import {
@@ -46,6 +46,7 @@ import {
   thumborConfig,
   thumborPath,
 } from './peers-matrix.ts';
+import { TARGET_VS_IMGPROXY, TARGET_VS_THUMBOR } from './peers-report.ts';
 import {
   CACHE_DIR,
   ensureCompiler,
@@ -56,6 +57,7 @@ import {
   HarnessError,
   prepareSources,
   REPO,
+  thumborPython,
 } from './setup.ts';
 
 /** JPEG out; the C program does these two, the Pillow script the first. */
@@ -63,8 +65,8 @@ type Cell = Extract<TransformName, 'fit' | 'fill'>;
 const CELLS: readonly Cell[] = ['fit', 'fill'];
 /** Images per library measurement: about 2–3 s of CPU each. */
 const IMAGES: Record<Cell, number> = { fit: 300, fill: 250 };
-/** The targets of the performance work this part explains (issue: ≥ 1.15× imgproxy, ≥ 1.1× thumbor). */
-const TARGET = { imgproxy: 1.15, thumbor: 1.1 } as const;
+/** The name thumbor's figures go by, in the table and in the verdicts. */
+const THUMBOR = `thumbor (${THUMBOR_PROCESSES} processes)`;
 const FLOOR_DIR = join(CACHE_DIR, 'floor');
 const FLOOR_C = join(REPO, 'bench', 'floor', 'floor.c');
 
@@ -167,14 +169,11 @@ const debianLibvips = (): Library | undefined => {
   };
 };
 
-const pillow = (thumbor: string): Library => {
-  const python = join(dirname(thumbor), 'python');
+const pillowAlone = (thumbor: string): Library => {
+  const { python, pillow } = thumborPython(thumbor);
   const script = join(REPO, 'bench', 'floor', 'pillow_fit.py');
-  const version = spawnSync(python, ['-c', 'import PIL; print(PIL.__version__)'], {
-    encoding: 'utf8',
-  }).stdout.trim();
   return {
-    name: `Pillow ${version} alone (thumbor's engine)`,
+    name: `Pillow ${pillow} alone (thumbor's engine)`,
     libvips: false,
     command: (transform, images, files) =>
       transform === 'fit' ? [python, script, String(images), ...files] : undefined,
@@ -238,7 +237,7 @@ const startContenders = async (
   const conf = join(FLOOR_DIR, 'thumbor.conf');
   writeFileSync(conf, thumborConfig(dir));
   started.push({
-    name: `thumbor (${THUMBOR_PROCESSES} processes)`,
+    name: THUMBOR,
     server: await startServer(
       'floor-thumbor',
       thumborCommand(thumbor, conf),
@@ -271,8 +270,8 @@ const verdicts = (transform: Cell, got: Map<string, number>, libraries: Library[
     `${transform}: tinycdn ${tinycdn.toFixed(2)} ms a request = ${ownName} ${own.toFixed(2)} + ${(tinycdn - own).toFixed(2)} of its own`,
   ];
   for (const [peer, ratio] of [
-    ['imgproxy', TARGET.imgproxy],
-    [`thumbor (${THUMBOR_PROCESSES} processes)`, TARGET.thumbor],
+    ['imgproxy', TARGET_VS_IMGPROXY],
+    [THUMBOR, TARGET_VS_THUMBOR],
   ] as const) {
     const cost = got.get(peer);
     if (cost === undefined) continue;
@@ -305,7 +304,7 @@ export const runFloorBench = async (opts: FloorBenchOptions): Promise<void> => {
     const { thumbor, notes } = await startContenders(contenders, opts, dir);
     if (system) libraries.push(system);
     else notes.push("the system's libvips: not measured (no libvips-dev: pkg-config vips failed)");
-    if (thumbor) libraries.push(pillow(thumbor));
+    if (thumbor) libraries.push(pillowAlone(thumbor));
     for (const note of notes) console.log(note);
 
     const pathFiles = new Map<string, string>();

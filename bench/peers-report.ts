@@ -37,8 +37,8 @@ export interface OutputCheck {
   outputs: Map<PeerName, Output[]>;
 }
 
-const TARGET_VS_IMGPROXY = 1.15;
-const TARGET_VS_THUMBOR = 1.1;
+export const TARGET_VS_IMGPROXY = 1.15;
+export const TARGET_VS_THUMBOR = 1.1;
 const BYTES_TOLERANCE = 0.1;
 
 const f1 = (n: number): string => n.toFixed(1);

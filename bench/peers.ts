@@ -79,6 +79,7 @@ import {
   ensureWrk,
   HarnessError,
   prepareSources,
+  thumborPython,
 } from './setup.ts';
 
 const log = (message: string) => console.error(`peers: ${message}`);
@@ -251,20 +252,13 @@ const startPeers = async (
     const thumbor = bin.thumbor;
     const conf = join(CACHE_DIR, 'peers-thumbor.conf');
     writeFileSync(conf, thumborConfig(sourcesDir));
-    const pillow = versionOf(join(thumbor, '..', 'python3'), ['-c', 'import PIL; print(PIL.__version__)']);
+    const { pillow } = thumborPython(thumbor);
+    const command = thumborCommand(thumbor, conf);
     log(`starting ${thumbor} with ${THUMBOR_PROCESSES} processes`);
     const version = versionOf(thumbor, ['--version']).replace(/^Thumbor v/, '');
     peers.push({
       name: 'thumbor',
-      server: await startServer(
-        'peers-thumbor',
-        thumborCommand(thumbor, conf),
-        sourcesDir,
-        {},
-        {
-          healthPath: '/healthcheck',
-        },
-      ),
+      server: await startServer('peers-thumbor', command, sourcesDir, {}, { healthPath: '/healthcheck' }),
       version: `${version}, Pillow ${pillow}, ${THUMBOR_PROCESSES} processes`,
       path: thumborPath,
     });

@@ -5,7 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import sharp from 'sharp';
 import { type Photo, realPhotos } from '../test/helpers/photos.ts';
 
@@ -80,6 +80,13 @@ export const ensureThumbor = (): string => {
   const result = spawnSync('bash', [script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   if (result.status !== 0) throw new HarnessError(`${script} failed (exit ${result.status})`);
   return result.stdout.trim().split('\n').at(-1)!;
+};
+
+/** The Python of thumbor's venv (beside its executable) and the Pillow version installed there. */
+export const thumborPython = (thumbor: string): { python: string; pillow: string } => {
+  const python = join(dirname(thumbor), 'python3');
+  const r = spawnSync(python, ['-c', 'import PIL; print(PIL.__version__)'], { encoding: 'utf8' });
+  return { python, pillow: r.status === 0 ? r.stdout.trim() : '?' };
 };
 
 /** Debian's jemalloc (the library the image preloads), installed when missing: its path. */

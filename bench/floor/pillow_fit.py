@@ -8,6 +8,7 @@ with optimised Huffman tables. CPU time per image, one image at a time, no serve
 import io
 import sys
 import time
+from pathlib import Path
 
 from PIL import Image
 
@@ -27,7 +28,7 @@ def fit(data: bytes) -> int:
 
 def main() -> None:
     n = int(sys.argv[1])
-    sources = [open(path, "rb").read() for path in sys.argv[2:]]
+    sources = [Path(path).read_bytes() for path in sys.argv[2:]]
     for data in sources:  # warm-up, as floor.c does
         fit(data)
     start = time.process_time()
