@@ -106,8 +106,9 @@ cluster: deps system-deps
 e2e: deps photos system-deps
 	bash test/e2e/run.sh
 
-## bench: throughput and memory figures, measured side by side in one run (not a test); last,
-## tinycdn against imgproxy (TINYCDN_IMGPROXY, not built here) and thumbor (bench/peers.ts).
+## bench: throughput and memory figures, measured side by side in one run (not a test); then
+## tinycdn against imgproxy (TINYCDN_IMGPROXY, not built here) and thumbor (bench/peers.ts), the
+## imaging libraries alone beside the whole servers (bench/floor.ts), and each format's cost.
 bench: deps photos system-deps emulators thumbor
 	node bench/run.ts
 	node bench/codecs.ts
